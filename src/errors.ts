@@ -1,0 +1,81 @@
+import { GraphQLError } from 'graphql';
+
+/**
+ * Every error the gateway raises on purpose. `code` goes to `extensions.code`, `source` (the
+ * configured source name) to `extensions.source`. Messages are written for the API user and never
+ * contain tokens, passwords or upstream URLs; anything that is not a GatewayError is masked.
+ */
+export const ERROR_CODES = [
+  'UPSTREAM_UNAVAILABLE',
+  'UPSTREAM_TIMEOUT',
+  'UPSTREAM_REJECTED',
+  'UPSTREAM_BAD_RESPONSE',
+  'UPSTREAM_UNAUTHORIZED',
+  'NOT_FOUND',
+  'BAD_USER_INPUT',
+  'FORBIDDEN',
+  'CONFLICT',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface GatewayErrorOptions {
+  source?: string | undefined;
+  /** Upstream HTTP status, when there was one. */
+  status?: number | undefined;
+  /** How long the upstream asked us to wait (Retry-After / 429), in ms. */
+  retryAfterMs?: number | undefined;
+  /** Safe, structured extras for `extensions` (never secrets). */
+  details?: Record<string, unknown> | undefined;
+  cause?: unknown;
+}
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly source: string | undefined;
+  readonly status: number | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    this.source = options.source;
+    this.status = options.status;
+    this.retryAfterMs = options.retryAfterMs;
+    this.details = options.details;
+  }
+
+  /** Retrying may help (the upstream was down, slow or overloaded), as opposed to a rejected request. */
+  get transient(): boolean {
+    return (
+      this.code === 'UPSTREAM_UNAVAILABLE' ||
+      this.code === 'UPSTREAM_TIMEOUT' ||
+      (this.code === 'UPSTREAM_REJECTED' && this.status === 429)
+    );
+  }
+
+  toGraphQLError(): GraphQLError {
+    return new GraphQLError(this.message, {
+      extensions: {
+        code: this.code,
+        ...(this.source === undefined ? {} : { source: this.source }),
+        ...(this.status === undefined ? {} : { upstreamStatus: this.status }),
+        ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
+        ...this.details,
+      },
+    });
+  }
+}
+
+export function isGatewayError(error: unknown): error is GatewayError {
+  return error instanceof GatewayError;
+}
+
+export function notFound(message: string, source?: string): GatewayError {
+  return new GatewayError('NOT_FOUND', message, { source });
+}
+
+export function badInput(message: string, details?: Record<string, unknown>): GatewayError {
+  return new GatewayError('BAD_USER_INPUT', message, { details });
+}

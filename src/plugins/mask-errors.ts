@@ -1,0 +1,38 @@
+import { GraphQLError } from 'graphql';
+import { isGatewayError } from '../errors.js';
+
+/**
+ * The one place errors become what a client sees. GatewayErrors keep their message, code and
+ * source; GraphQL's own errors (syntax, validation, coercion) pass as they are; anything else is
+ * an unexpected fault: masked, and logged on the server.
+ */
+export function maskError(error: unknown, message: string): Error {
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  const located = error instanceof GraphQLError ? error : undefined;
+  if (isGatewayError(original)) {
+    const typed = original.toGraphQLError();
+    return new GraphQLError(typed.message, {
+      nodes: located?.nodes,
+      path: located?.path,
+      extensions: typed.extensions,
+    });
+  }
+  if (original instanceof GraphQLError) {
+    // A GraphQLError raised on purpose (by graphql-js or a scalar): keep it, give it a code.
+    if (original.extensions['code'] === undefined && located && !located.path) {
+      return new GraphQLError(located.message, {
+        nodes: located.nodes,
+        source: located.source,
+        positions: located.positions,
+        extensions: { ...located.extensions, code: 'BAD_USER_INPUT' },
+      });
+    }
+    return located ?? original;
+  }
+  console.error('[backupgraph] unexpected error', error);
+  return new GraphQLError(message, {
+    nodes: located?.nodes,
+    path: located?.path,
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  });
+}

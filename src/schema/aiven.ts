@@ -1,0 +1,392 @@
+import { badInput } from '../errors.js';
+import { watchService } from '../live/subscriptions.js';
+import { decodeGlobalId, encodeGlobalId } from '../model/ids.js';
+import type { OperationSnapshot } from '../model/operation.js';
+import type { UpdateServiceBody } from '../sources/aiven/client.js';
+import {
+  NODE_STATES,
+  RESTORE_PHASES,
+  SERVICE_STATES,
+  nodeRestoreId,
+  type BackupChainPosition,
+  type NodeRestoreDetail,
+  type RestorePhase,
+  type Service,
+  type ServiceNode,
+  type ServicePlanModel,
+  type ServiceTypeModel,
+} from '../sources/aiven/map.js';
+import { isAivenSource, type AivenSource } from '../sources/aiven/source.js';
+import type { GatewayContext } from '../context.js';
+import { builder } from './builder.js';
+import { OperationRef } from './operation.js';
+import { ProgressRef } from './progress.js';
+import { SourceRef } from './source.js';
+
+function aiven(ctx: GatewayContext, name: string): AivenSource {
+  return ctx.registry.getAs(name, isAivenSource, 'an Aiven source');
+}
+
+function localId(id: string): string {
+  return decodeGlobalId(id).id;
+}
+
+function parts(id: string): string[] {
+  return (JSON.parse(id) as unknown[]).map(String);
+}
+
+function isType(typename: string) {
+  return (value: unknown) =>
+    typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string' && decodeGlobalId((value as { id: string }).id).typename === typename;
+}
+
+const ServiceStateEnum = builder.enumType('ServiceState', { values: SERVICE_STATES });
+const NodeStateEnum = builder.enumType('NodeState', { values: NODE_STATES });
+const RestorePhaseNameEnum = builder.enumType('RestorePhaseName', { values: RESTORE_PHASES });
+
+const ServiceNodeShardRef = builder.objectRef<NonNullable<ServiceNode['shard']>>('ServiceNodeShard').implement({
+  fields: (t) => ({
+    name: t.exposeString('name', { nullable: true }),
+    position: t.exposeInt('position', { nullable: true }),
+  }),
+});
+
+const BackupChainPositionRef = builder.objectRef<BackupChainPosition>('BackupChainPosition').implement({
+  description: 'Where a restore phase is in the chain of backups being applied.',
+  fields: (t) => ({
+    incremental: t.exposeBoolean('incremental', { nullable: true }),
+    backupName: t.exposeString('backupName', { nullable: true }),
+    chainIndex: t.exposeInt('chainIndex', { nullable: true, description: '1-based.' }),
+    chainTotal: t.exposeInt('chainTotal', { nullable: true }),
+  }),
+});
+
+const RestorePhaseRef = builder.objectRef<RestorePhase>('RestorePhase').implement({
+  description: 'One entry of an Aiven node\'s progress_updates.',
+  fields: (t) => ({
+    phase: t.field({ type: RestorePhaseNameEnum, resolve: (p) => p.phase }),
+    vendorPhase: t.exposeString('vendorPhase'),
+    completed: t.exposeBoolean('completed'),
+    current: t.exposeFloat('current', { nullable: true }),
+    min: t.exposeFloat('min', { nullable: true }),
+    max: t.exposeFloat('max', { nullable: true, description: 'May grow while the phase runs.' }),
+    unit: t.exposeString('unit', { nullable: true, description: 'binlogs, bytes_compressed, bytes_uncompressed, prepare_percent, wal_lsn, or null for a generic unit.' }),
+    position: t.field({ type: BackupChainPositionRef, nullable: true, resolve: (p) => p.position }),
+    progress: t.field({ type: ProgressRef, resolve: (p) => p.progress }),
+  }),
+});
+
+const MaintenanceWindowRef = builder.objectRef<NonNullable<Service['maintenance']>>('MaintenanceWindow').implement({
+  fields: (t) => ({
+    dow: t.exposeString('dow', { nullable: true }),
+    time: t.exposeString('time', { nullable: true }),
+  }),
+});
+
+export const ServiceRef = builder.objectRef<Service>('Service');
+export const ServiceNodeRef = builder.objectRef<ServiceNode>('ServiceNode');
+export const NodeRestoreRef = builder.objectRef<OperationSnapshot>('NodeRestore');
+
+builder.node(ServiceRef, {
+  description: 'An Aiven service.',
+  id: { resolve: (s) => localId(s.id) },
+  isTypeOf: isType('Service'),
+  loadOne: (id, ctx) => {
+    const [source, project, name] = parts(id) as [string, string, string];
+    return ctx.loaders.aiven.service.load([source, project, name]);
+  },
+  fields: (t) => ({
+    source: t.field({ type: SourceRef, resolve: (s, _, ctx) => ctx.registry.get(s.source) }),
+    project: t.exposeString('project'),
+    name: t.exposeString('name'),
+    type: t.exposeString('type'),
+    state: t.field({ type: ServiceStateEnum, resolve: (s) => s.state }),
+    vendorState: t.exposeString('vendorState'),
+    plan: t.exposeString('plan', { nullable: true }),
+    cloud: t.exposeString('cloud', { nullable: true }),
+    cloudDescription: t.exposeString('cloudDescription', { nullable: true }),
+    nodeCount: t.exposeInt('nodeCount', { nullable: true }),
+    nodeCpuCount: t.exposeInt('nodeCpuCount', { nullable: true }),
+    nodeMemoryMb: t.exposeFloat('nodeMemoryMb', { nullable: true }),
+    diskSpaceMb: t.exposeInt('diskSpaceMb', { nullable: true }),
+    terminationProtection: t.exposeBoolean('terminationProtection', { nullable: true }),
+    createdAt: t.field({ type: 'DateTime', nullable: true, resolve: (s) => s.createdAt }),
+    updatedAt: t.field({ type: 'DateTime', nullable: true, resolve: (s) => s.updatedAt }),
+    maintenance: t.field({ type: MaintenanceWindowRef, nullable: true, resolve: (s) => s.maintenance }),
+    projectVpcId: t.exposeString('projectVpcId', { nullable: true }),
+    userConfig: t.field({ type: 'JSON', nullable: true, resolve: (s) => s.userConfig }),
+    nodes: t.field({ type: [ServiceNodeRef], resolve: (s) => s.nodes }),
+    restoring: t.boolean({
+      description: 'Whether any node is restoring now.',
+      resolve: (s) => s.nodes.some((n) => n.state === 'SETTING_UP_VM' || n.state === 'SYNCING_DATA'),
+    }),
+  }),
+});
+
+builder.node(ServiceNodeRef, {
+  description: 'One node of an Aiven service (node_states[]).',
+  id: { resolve: (n) => localId(n.id) },
+  isTypeOf: isType('ServiceNode'),
+  loadOne: async (id, ctx) => {
+    const [source, project, service, node] = parts(id) as [string, string, string, string];
+    const found = await ctx.loaders.aiven.service.load([source, project, service]);
+    return found.nodes.find((n) => n.name === node) ?? null;
+  },
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'The API\'s `name` (or the older `node_name`).' }),
+    state: t.field({ type: NodeStateEnum, resolve: (n) => n.state }),
+    vendorState: t.exposeString('vendorState'),
+    role: t.exposeString('role', { nullable: true, description: 'master, read-replica or standby.' }),
+    roles: t.exposeString('roles', { nullable: true, description: 'OpenSearch node roles.' }),
+    availabilityZone: t.exposeString('availabilityZone', { nullable: true }),
+    shard: t.field({ type: ServiceNodeShardRef, nullable: true, resolve: (n) => n.shard }),
+    reportsProgress: t.exposeBoolean('reportsProgress', {
+      description: 'False when the node sent no progress_updates at all (Aiven may omit it even while syncing).',
+    }),
+    phases: t.field({ type: [RestorePhaseRef], resolve: (n) => n.phases }),
+    restore: t.field({
+      type: NodeRestoreRef,
+      nullable: true,
+      description: 'The restore in progress, or the last one the gateway observed for this node.',
+      resolve: (n, _, ctx) => {
+        const id = nodeRestoreId(n.source, n.project, n.service, n.name);
+        return ctx.tracker.current(id) ?? ctx.history.get(id) ?? null;
+      },
+    }),
+  }),
+});
+
+builder.node(NodeRestoreRef, {
+  description: 'The restore (or catch-up) of one Aiven node, from its progress_updates phases.',
+  interfaces: [OperationRef],
+  id: { resolve: (op) => localId(op.id) },
+  isTypeOf: (op) => (op as OperationSnapshot).typename === 'NodeRestore',
+  loadOne: (id, ctx) => {
+    const gid = encodeGlobalId('NodeRestore', id);
+    return ctx.tracker.current(gid) ?? ctx.history.get(gid) ?? null;
+  },
+  fields: (t) => ({
+    project: t.string({ resolve: (op) => (op.detail as NodeRestoreDetail).project }),
+    service: t.field({
+      type: ServiceRef,
+      nullable: true,
+      description: 'The service now (null when it no longer exists).',
+      resolve: async (op, _, ctx) => {
+        const d = op.detail as NodeRestoreDetail;
+        return ctx.loaders.aiven.service.load([op.source, d.project, d.service]).catch(() => null);
+      },
+    }),
+    node: t.field({ type: ServiceNodeRef, description: 'The node as it was at this state of the restore.', resolve: (op) => (op.detail as NodeRestoreDetail).node }),
+    phases: t.field({ type: [RestorePhaseRef], resolve: (op) => (op.detail as NodeRestoreDetail).node.phases }),
+  }),
+});
+
+const ServiceTypeRef = builder.objectRef<ServiceTypeModel>('ServiceType').implement({
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    description: t.exposeString('description', { nullable: true }),
+    latestAvailableVersion: t.exposeString('latestAvailableVersion', { nullable: true }),
+  }),
+});
+
+const ServicePlanRef = builder.objectRef<ServicePlanModel>('ServicePlan').implement({
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    serviceType: t.exposeString('serviceType', { nullable: true }),
+    cloud: t.exposeString('cloud', { nullable: true, description: 'The cloud asked for, when the plan is offered there.' }),
+    diskSpaceMb: t.exposeInt('diskSpaceMb', { nullable: true }),
+    nodeCount: t.exposeInt('nodeCount', { nullable: true }),
+    priceUsd: t.exposeString('priceUsd', { nullable: true, description: 'Hourly price in the cloud asked for.' }),
+    clouds: t.exposeStringList('clouds', { description: 'Clouds the plan is offered in.' }),
+  }),
+});
+
+function encodeCursor(service: Service): string {
+  return Buffer.from(JSON.stringify([service.project, service.name])).toString('base64url');
+}
+
+builder.queryFields((t) => ({
+  services: t.connection({
+    type: ServiceRef,
+    description: 'Services of an Aiven source, in one upstream call per project, by project then name.',
+    args: {
+      source: t.arg.string({ required: true }),
+      project: t.arg.string({ description: 'Default: every configured (or discovered) project.' }),
+    },
+    resolve: async (_, args, ctx) => {
+      if (args.last != null || args.before != null) throw badInput('services pages forward only: use first/after', { argument: 'last' });
+      const first = args.first ?? 100;
+      if (first < 0 || first > 1000) throw badInput('first must be between 0 and 1000', { argument: 'first' });
+      const source = aiven(ctx, args.source);
+      const projects = args.project ? [args.project] : await source.projects();
+      const lists = await Promise.all(projects.map((p) => ctx.loaders.aiven.projectServices.load([source.name, p])));
+      const all = lists.flat().sort((a, b) => a.project.localeCompare(b.project) || a.name.localeCompare(b.name));
+      let start = 0;
+      if (args.after) {
+        const index = all.findIndex((s) => encodeCursor(s) === args.after);
+        if (index < 0) throw badInput('after is not a cursor of this list (the service may have been deleted)', { argument: 'after' });
+        start = index + 1;
+      }
+      const slice = all.slice(start, start + first);
+      return {
+        edges: slice.map((node) => ({ cursor: encodeCursor(node), node })),
+        pageInfo: {
+          hasNextPage: start + first < all.length,
+          hasPreviousPage: start > 0,
+          startCursor: slice[0] ? encodeCursor(slice[0]) : null,
+          endCursor: slice.at(-1) ? encodeCursor(slice.at(-1)!) : null,
+        },
+      };
+    },
+  }),
+  service: t.field({
+    type: ServiceRef,
+    nullable: true,
+    description: 'One service; null when Aiven does not know it.',
+    args: { source: t.arg.string({ required: true }), project: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
+    resolve: async (_, args, ctx) => {
+      aiven(ctx, args.source);
+      try {
+        return await ctx.loaders.aiven.service.load([args.source, args.project, args.name]);
+      } catch (error) {
+        if ((error as { code?: string }).code === 'NOT_FOUND') return null;
+        throw error;
+      }
+    },
+  }),
+  serviceTypes: t.field({
+    type: [ServiceTypeRef],
+    args: { source: t.arg.string({ required: true }), project: t.arg.string() },
+    resolve: (_, args, ctx) => aiven(ctx, args.source).serviceTypes(args.project ?? undefined),
+  }),
+  servicePlans: t.field({
+    type: [ServicePlanRef],
+    args: {
+      source: t.arg.string({ required: true }),
+      project: t.arg.string({ required: true }),
+      serviceType: t.arg.string({ required: true }),
+      cloud: t.arg.string(),
+    },
+    resolve: (_, args, ctx) => aiven(ctx, args.source).servicePlans(args.project, args.serviceType, args.cloud ?? undefined),
+  }),
+}));
+
+const SERVICE_NAME = /^[a-z][-a-z0-9]{1,61}[a-z0-9]$/;
+const DAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday', 'never'];
+
+function checkName(name: string): string {
+  if (!SERVICE_NAME.test(name)) {
+    throw badInput('name must be 3-63 characters of lowercase letters, digits and "-", starting with a letter', { argument: 'name' });
+  }
+  return name;
+}
+
+function checkObject(value: unknown, argument: string): Record<string, unknown> | undefined {
+  if (value == null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) throw badInput(`${argument} must be a JSON object`, { argument });
+  return value as Record<string, unknown>;
+}
+
+function checkDisk(value: number | null | undefined): number | undefined {
+  if (value == null) return undefined;
+  if (value <= 0) throw badInput('diskSpaceMb must be positive', { argument: 'diskSpaceMb' });
+  return value;
+}
+
+const CreateServiceInput = builder.inputType('CreateServiceInput', {
+  fields: (t) => ({
+    source: t.string({ required: true }),
+    project: t.string({ required: true }),
+    name: t.string({ required: true }),
+    type: t.string({ required: true, description: 'pg, mysql, kafka, opensearch, …' }),
+    plan: t.string({ required: true }),
+    cloud: t.string(),
+    diskSpaceMb: t.int(),
+    terminationProtection: t.boolean(),
+    userConfig: t.field({ type: 'JSON' }),
+  }),
+});
+
+const MaintenanceWindowInput = builder.inputType('MaintenanceWindowInput', {
+  fields: (t) => ({
+    dow: t.string({ required: true, description: 'monday … sunday, or never.' }),
+    time: t.string({ required: true, description: 'HH:MM:SS (UTC).' }),
+  }),
+});
+
+const UpdateServiceInput = builder.inputType('UpdateServiceInput', {
+  fields: (t) => ({
+    source: t.string({ required: true }),
+    project: t.string({ required: true }),
+    name: t.string({ required: true }),
+    plan: t.string(),
+    cloud: t.string(),
+    powered: t.boolean({ description: 'false powers the service off, true on.' }),
+    diskSpaceMb: t.int({ description: 'Can grow, not shrink.' }),
+    terminationProtection: t.boolean(),
+    maintenance: t.field({ type: MaintenanceWindowInput }),
+    userConfig: t.field({ type: 'JSON', description: 'Merged into the service\'s user_config.' }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createService: t.field({
+    type: ServiceRef,
+    description: 'Creates a service; it starts REBUILDING with nodes setting up (subscribe with serviceUpdated).',
+    args: { input: t.arg({ type: CreateServiceInput, required: true }) },
+    resolve: (_, { input }, ctx) =>
+      aiven(ctx, input.source).createService(input.project, {
+        service_name: checkName(input.name),
+        service_type: input.type,
+        plan: input.plan,
+        ...(input.cloud ? { cloud: input.cloud } : {}),
+        ...(input.diskSpaceMb != null ? { disk_space_mb: checkDisk(input.diskSpaceMb)! } : {}),
+        ...(input.terminationProtection != null ? { termination_protection: input.terminationProtection } : {}),
+        ...(input.userConfig != null ? { user_config: checkObject(input.userConfig, 'userConfig')! } : {}),
+      }),
+  }),
+  updateService: t.field({
+    type: ServiceRef,
+    description: 'Changes plan, cloud, power, disk, termination protection, maintenance window or user config.',
+    args: { input: t.arg({ type: UpdateServiceInput, required: true }) },
+    resolve: (_, { input }, ctx) => {
+      const body: UpdateServiceBody = {};
+      if (input.plan != null) body.plan = input.plan;
+      if (input.cloud != null) body.cloud = input.cloud;
+      if (input.powered != null) body.powered = input.powered;
+      if (input.diskSpaceMb != null) body.disk_space_mb = checkDisk(input.diskSpaceMb)!;
+      if (input.terminationProtection != null) body.termination_protection = input.terminationProtection;
+      if (input.maintenance) {
+        const { dow, time } = input.maintenance;
+        if (!DAYS.includes(dow)) throw badInput(`maintenance.dow must be one of ${DAYS.join(', ')}`, { argument: 'maintenance.dow' });
+        if (!/^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$/.test(time)) throw badInput('maintenance.time must be HH:MM:SS', { argument: 'maintenance.time' });
+        body.maintenance = { dow, time };
+      }
+      const userConfig = checkObject(input.userConfig, 'userConfig');
+      if (userConfig) body.user_config = userConfig;
+      if (Object.keys(body).length === 0) throw badInput('nothing to update: give at least one field besides source, project and name');
+      return aiven(ctx, input.source).updateService(input.project, input.name, body);
+    },
+  }),
+  deleteService: t.boolean({
+    description: 'Deletes a service. Refused (FORBIDDEN) while termination protection is on, as Aiven does.',
+    args: { source: t.arg.string({ required: true }), project: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
+    resolve: async (_, args, ctx) => {
+      await aiven(ctx, args.source).deleteService(args.project, args.name);
+      return true;
+    },
+  }),
+}));
+
+builder.subscriptionField('serviceUpdated', (t) =>
+  t.field({
+    type: ServiceRef,
+    description: 'The service at once, then on every change (nodes, phases, state), from the shared project poller.',
+    args: { source: t.arg.string({ required: true }), project: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
+    subscribe: (_, args, ctx) => watchService(ctx, aiven(ctx, args.source), args.project, args.name),
+    resolve: (payload: Service | Error) => {
+      if (payload instanceof Error) throw payload;
+      return payload;
+    },
+  }),
+);

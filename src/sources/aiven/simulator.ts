@@ -1,0 +1,668 @@
+/**
+ * A faithful fake of the Aiven REST API (the subset in shared/upstreams/aiven.md), node:http only.
+ *
+ * Wire decisions (documented where the real API leaves a choice):
+ * - Node lifecycle is a pure function of (node seed, anchor, virtual now): see `nodeStateAt`.
+ * - While `syncing_data`, `progress_updates` lists only the phases started so far: earlier ones
+ *   `completed: true` with current = max, the active one `completed: false`. Later phases are absent.
+ * - Every other node state (running, setting_up_vm, timing_out, leaving) carries
+ *   `progress_updates: []` because `avn service get -v` reads the key directly. The quirks
+ *   `reportProgress: false` (key absent) and `'empty'` ([]) apply only while syncing_data.
+ * - `include_secrets` is accepted and ignored: service_uri / service_uri_params always carry the
+ *   (deterministic, fake) password.
+ * - update_time bumps on create/update only, not on lifecycle transitions.
+ * - PUT changing `plan` or `cloud` replaces the nodes: they restore again (setting_up_vm →
+ *   syncing_data prepare/basebackup/stream/finalize → running), as during a real node replacement.
+ * - `powered: false` on a termination-protected service is refused with 403, like DELETE.
+ * - user_config in PUT merges shallowly; a key set to null is removed.
+ */
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type {
+  AivenBackupSeed,
+  AivenNodeSeed,
+  AivenPhaseSeed,
+  AivenRestorePlan,
+  AivenScenario,
+  AivenServiceSeed,
+  AivenServiceState,
+} from './scenarios.js';
+
+export type * from './scenarios.js';
+
+export interface AivenSimulatorOptions {
+  host?: string;
+  port?: number;
+  token: string;
+  scenario: AivenScenario;
+  clock?: 'realtime' | 'manual';
+  /** Addition: virtual epoch ms at start (default Date.now()). */
+  startAt?: number;
+  /** Addition: setting_up_vm time of nodes of created / powered-on services (default 5000 ms). */
+  bringUpMs?: number;
+}
+
+export interface AivenSimulator {
+  url: string;
+  advance(ms: number): void;
+  now(): number;
+  requests: ReadonlyArray<{ method: string; path: string; at: number }>;
+  /** `method` '*' matches any method. */
+  countRequests(method: string, pathPrefix: string): number;
+  resetRequests(): void;
+  fail(fault: AivenFault, opts?: { count?: number; pathPrefix?: string }): void;
+  clearFaults(): void;
+  forgetService(project: string, service: string): void;
+  getService(project: string, service: string): Record<string, unknown> | undefined;
+  close(): Promise<void>;
+}
+
+export type AivenFault =
+  | { kind: 'status'; status: number; body?: unknown; retryAfterSeconds?: number }
+  | { kind: 'malformed-json' }
+  | { kind: 'hang'; ms: number }
+  | { kind: 'drop' };
+
+// ---------------------------------------------------------------------------------------------
+// Catalogue: service types, plans, clouds
+
+const SERVICE_TYPES: Record<string, { description: string; latest_available_version: string }> = {
+  pg: { description: 'PostgreSQL - Object-Relational Database Management System', latest_available_version: '16' },
+  mysql: { description: 'MySQL - Relational Database Management System', latest_available_version: '8' },
+  kafka: { description: 'Kafka - High-Throughput Distributed Messaging System', latest_available_version: '3.7' },
+  opensearch: { description: 'OpenSearch - Search & Analyze Data in Real Time', latest_available_version: '2.11' },
+  clickhouse: { description: 'ClickHouse - High Performance Columnar Database', latest_available_version: '24.3' },
+  grafana: { description: 'Grafana - Metrics Dashboard', latest_available_version: '10' },
+  valkey: { description: 'Valkey - In-Memory Data Store', latest_available_version: '8' },
+  caching: { description: 'Caching - In-Memory Data Structure Store', latest_available_version: '7.2' },
+};
+
+/** cloud → price multiplier */
+const CLOUDS: Record<string, number> = {
+  'google-europe-west3': 1,
+  'google-us-central1': 0.95,
+  'aws-us-east-1': 1,
+  'aws-eu-west-1': 1.05,
+  'azure-westeurope': 1.1,
+  'do-ams3': 0.9,
+};
+
+interface PlanDef { plan: string; disk: number; memory: number; price: number; clouds: string[] }
+const ALL_CLOUDS = Object.keys(CLOUDS);
+const PLANS: PlanDef[] = [
+  { plan: 'hobbyist', disk: 8192, memory: 1024, price: 0.026, clouds: ['google-europe-west3', 'do-ams3'] },
+  { plan: 'startup-4', disk: 81920, memory: 4096, price: 0.137, clouds: ALL_CLOUDS },
+  { plan: 'startup-8', disk: 179200, memory: 8192, price: 0.274, clouds: ALL_CLOUDS },
+  { plan: 'business-4', disk: 81920, memory: 4096, price: 0.411, clouds: ALL_CLOUDS },
+  { plan: 'business-8', disk: 179200, memory: 8192, price: 0.822, clouds: ALL_CLOUDS },
+  { plan: 'premium-4', disk: 81920, memory: 4096, price: 0.616, clouds: ALL_CLOUDS.filter((c) => c !== 'do-ams3') },
+  { plan: 'premium-8', disk: 179200, memory: 8192, price: 1.233, clouds: ALL_CLOUDS.filter((c) => c !== 'do-ams3') },
+];
+
+function plansFor(type: string): PlanDef[] {
+  return ['pg', 'mysql', 'grafana', 'valkey', 'caching'].includes(type) ? PLANS : PLANS.filter((p) => p.plan !== 'hobbyist');
+}
+function planDef(type: string, plan: string): PlanDef | undefined {
+  return plansFor(type).find((p) => p.plan === plan);
+}
+/** hobbyist / startup-* 1 node, business-* 2, premium-* 3. */
+export function nodeCountForPlan(plan: string): number {
+  if (plan.startsWith('premium-')) return 3;
+  if (plan.startsWith('business-')) return 2;
+  return 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle: pure functions of (plan, anchor, now)
+
+export type AivenNodeStateName = 'leaving' | 'running' | 'setting_up_vm' | 'syncing_data' | 'timing_out' | 'unknown';
+export interface AivenNodeStateAt { state: AivenNodeStateName; progress_updates?: Record<string, unknown>[] }
+
+function restoreTotals(plan: AivenRestorePlan): { base: number; pause: number } {
+  const base = plan.setupMs + plan.phases.reduce((s, p) => s + p.durationMs, 0);
+  const t = plan.timingOutAtMs;
+  const pause = t !== undefined && t < base && (plan.timingOutForMs ?? 0) > 0 ? (plan.timingOutForMs ?? 0) : 0;
+  return { base, pause };
+}
+
+function phaseEntry(ph: AivenPhaseSeed, f: number, completed: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = { completed };
+  let maxNow: number | null | undefined = ph.max;
+  const finalMax = typeof ph.max === 'number' ? (ph.maxGrowsTo ?? ph.max) : undefined;
+  if (typeof ph.max === 'number' && ph.maxGrowsTo !== undefined) {
+    maxNow = completed ? ph.maxGrowsTo : Math.floor(ph.max + (ph.maxGrowsTo - ph.max) * f);
+  }
+  if (ph.current === null) out['current'] = null;
+  else if (ph.current !== 'absent') {
+    if (finalMax !== undefined) {
+      const lo = typeof ph.min === 'number' ? ph.min : 0;
+      out['current'] = completed ? finalMax : Math.min(finalMax, Math.floor(lo + (finalMax - lo) * f));
+    } else if (ph.max === null) out['current'] = null;
+  }
+  if (maxNow !== undefined) out['max'] = maxNow;
+  if (ph.min !== undefined) out['min'] = ph.min;
+  out['phase'] = ph.phase;
+  if (ph.position) out['position'] = { ...ph.position };
+  if (ph.unit !== undefined) out['unit'] = ph.unit;
+  return out;
+}
+
+/** State of one node whose restore plan is anchored at `anchor` (virtual epoch ms), at `now`. */
+export function nodeStateAt(plan: AivenRestorePlan | undefined, anchor: number, now: number): AivenNodeStateAt {
+  if (!plan) return { state: 'running', progress_updates: [] };
+  const e = now - anchor - (plan.startAfterMs ?? 0);
+  if (e < 0) return { state: 'running', progress_updates: [] };
+  const { base, pause } = restoreTotals(plan);
+  const total = base + pause;
+  let r = e;
+  if (plan.loopAfterMs !== undefined) {
+    r = e % (total + plan.loopAfterMs);
+    if (r >= total) return { state: 'running', progress_updates: [] };
+  } else if (r >= total) return { state: plan.thenState ?? 'running', progress_updates: [] };
+  const t = plan.timingOutAtMs ?? 0;
+  if (pause > 0 && r >= t && r < t + pause) return { state: 'timing_out', progress_updates: [] };
+  const s = pause > 0 && r >= t + pause ? r - pause : r;
+  if (s < plan.setupMs) return { state: 'setting_up_vm', progress_updates: [] };
+  if (plan.reportProgress === false) return { state: 'syncing_data' };
+  if (plan.reportProgress === 'empty') return { state: 'syncing_data', progress_updates: [] };
+  const updates: Record<string, unknown>[] = [];
+  let p = s - plan.setupMs;
+  for (const ph of plan.phases) {
+    if (p >= ph.durationMs) {
+      updates.push(phaseEntry(ph, 1, true));
+      p -= ph.durationMs;
+    } else {
+      updates.push(phaseEntry(ph, ph.durationMs > 0 ? p / ph.durationMs : 1, false));
+      break;
+    }
+  }
+  return { state: 'syncing_data', progress_updates: updates };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mutable state
+
+interface NodeRt { seed: AivenNodeSeed; plan: AivenRestorePlan | undefined; anchor: number }
+interface ServiceRt {
+  project: string;
+  service_name: string;
+  service_type: string;
+  plan: string;
+  cloud_name: string;
+  baseState: AivenServiceState;
+  termination_protection: boolean;
+  disk_space_mb: number | undefined;
+  user_config: Record<string, unknown>;
+  project_vpc_id: string | null;
+  create_time: string;
+  update_time: number;
+  maintenance: { dow: string; time: string };
+  backups: AivenBackupSeed[];
+  nodes: NodeRt[];
+}
+
+function hash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
+  return h;
+}
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+function zoneFor(cloud: string, i: number): string {
+  const region = cloud.replace(/^[a-z]+-/, '');
+  const letter = 'abc'[i % 3] ?? 'a';
+  return cloud.startsWith('aws-') ? `${region}${letter}` : `${region}-${letter}`;
+}
+function generateNodes(service: string, type: string, plan: string, cloud: string): AivenNodeSeed[] {
+  return Array.from({ length: nodeCountForPlan(plan) }, (_, i) => {
+    const n: AivenNodeSeed = { name: `${service}-${i + 1}`, availability_zone: zoneFor(cloud, i) };
+    if (type === 'pg' || type === 'mysql') n.role = i === 0 ? 'master' : 'standby';
+    return n;
+  });
+}
+function replacementPlan(setupMs: number, diskMb: number): AivenRestorePlan {
+  return {
+    setupMs,
+    phases: [
+      { phase: 'prepare', unit: 'prepare_percent', min: 0, max: 100, durationMs: 2_000 },
+      { phase: 'basebackup', unit: 'bytes_uncompressed', min: 0, max: Math.floor(diskMb * 1024 * 1024 * 0.1), durationMs: 6_000 },
+      { phase: 'stream', unit: 'wal_lsn', min: 0x0100_0000, max: 0x0180_0000, durationMs: 3_000 },
+      { phase: 'finalize', unit: null, durationMs: 1_000 },
+    ],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP helpers
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string, readonly code: string, readonly headers: Record<string, string> = {}) {
+    super(message);
+  }
+}
+export function aivenErrorBody(status: number, message: string, errorCode: string): Record<string, unknown> {
+  return { message, errors: [{ error_code: errorCode, message, status }] };
+}
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.destroyed || res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers });
+  res.end(text);
+}
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > 1_048_576) reject(new HttpError(413, 'Request body too large', 'request_too_large'));
+      else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+function bad(message: string, code = 'invalid_request'): HttpError {
+  return new HttpError(400, message, code);
+}
+const NAME_RE = /^[a-z][-a-z0-9]{0,61}[a-z0-9]$/;
+const DOWS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday', 'never'];
+
+// ---------------------------------------------------------------------------------------------
+
+export async function startAivenSimulator(opts: AivenSimulatorOptions): Promise<AivenSimulator> {
+  const manual = opts.clock === 'manual';
+  const realStart = Date.now();
+  const startAt = opts.startAt ?? realStart;
+  const bringUpMs = opts.bringUpMs ?? 5_000;
+  let offset = 0;
+  const now = (): number => startAt + offset + (manual ? 0 : Date.now() - realStart);
+
+  const projects = new Map<string, { defaultCloud: string; services: Map<string, ServiceRt> }>();
+  for (const [name, seeds] of Object.entries(opts.scenario.projects)) {
+    const services = new Map<string, ServiceRt>();
+    for (const s of seeds) services.set(s.service_name, fromSeed(name, s));
+    const defaultCloud = opts.scenario.projectSettings?.[name]?.default_cloud ?? seeds[0]?.cloud_name ?? 'google-europe-west3';
+    projects.set(name, { defaultCloud, services });
+  }
+
+  function fromSeed(project: string, s: AivenServiceSeed): ServiceRt {
+    const t0 = now();
+    return {
+      project,
+      service_name: s.service_name,
+      service_type: s.service_type,
+      plan: s.plan,
+      cloud_name: s.cloud_name,
+      baseState: s.state ?? 'RUNNING',
+      termination_protection: s.termination_protection ?? false,
+      disk_space_mb: s.disk_space_mb ?? planDef(s.service_type, s.plan)?.disk,
+      user_config: { ...(s.user_config ?? {}) },
+      project_vpc_id: null,
+      create_time: s.create_time ?? iso(t0 - 30 * 86_400_000),
+      update_time: t0,
+      maintenance: { dow: 'sunday', time: '02:00:00' },
+      backups: s.backups ?? [],
+      nodes: s.nodes.map((n) => ({ seed: n, plan: n.restore, anchor: t0 })),
+    };
+  }
+
+  function serviceView(s: ServiceRt): Record<string, unknown> {
+    const t = now();
+    const powered = s.baseState !== 'POWEROFF';
+    const nodeStates = powered
+      ? s.nodes.map((n) => {
+          const st = nodeStateAt(n.plan, n.anchor, t);
+          const o: Record<string, unknown> = {};
+          o[n.seed.legacyNodeName ? 'node_name' : 'name'] = n.seed.name;
+          o['state'] = st.state;
+          if (n.seed.role) o['role'] = n.seed.role;
+          if (n.seed.roles !== undefined) o['roles'] = n.seed.roles;
+          if (n.seed.availability_zone !== undefined) o['availability_zone'] = n.seed.availability_zone;
+          if (n.seed.shard) o['shard'] = { ...n.seed.shard };
+          if (st.progress_updates) o['progress_updates'] = st.progress_updates;
+          return o;
+        })
+      : [];
+    const state: AivenServiceState = !powered
+      ? 'POWEROFF'
+      : nodeStates.some((n) => n['state'] !== 'running') ? 'REBUILDING' : s.baseState;
+    const h = hash(`${s.project}/${s.service_name}`);
+    const host = `${s.service_name}-${s.project}.a.aivencloud.com`;
+    const port = 10000 + (h % 20000);
+    const password = `AVNS_${h.toString(36)}${hash(s.service_name).toString(36)}`;
+    const { uri, params } = connection(s.service_type, host, port, password);
+    const def = planDef(s.service_type, s.plan);
+    const out: Record<string, unknown> = {
+      service_name: s.service_name,
+      service_type: s.service_type,
+      service_type_description: SERVICE_TYPES[s.service_type]?.description,
+      state,
+      plan: s.plan,
+      cloud_name: s.cloud_name,
+      create_time: s.create_time,
+      update_time: iso(s.update_time),
+      service_uri: uri,
+      service_uri_params: params,
+      termination_protection: s.termination_protection,
+      user_config: { ...s.user_config },
+      service_integrations: [],
+      group_list: ['default'],
+      project_vpc_id: s.project_vpc_id,
+      node_count: s.nodes.length,
+      disk_space_mb: s.disk_space_mb,
+      node_memory_mb: def?.memory,
+      node_states: nodeStates,
+      maintenance: { ...s.maintenance, updates: [] },
+      components: [{ component: s.service_type, host, port, route: 'dynamic', usage: 'primary', ssl: true }],
+      backups: s.backups.map((b) => ({ cloud: s.cloud_name, ...b })),
+    };
+    for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
+    return out;
+  }
+
+  function connection(type: string, host: string, port: number, password: string): { uri: string; params: Record<string, string> } {
+    const p = { host, port: String(port), user: 'avnadmin', password };
+    switch (type) {
+      case 'pg':
+        return { uri: `postgres://avnadmin:${password}@${host}:${port}/defaultdb?sslmode=require`, params: { ...p, dbname: 'defaultdb', sslmode: 'require' } };
+      case 'mysql':
+        return { uri: `mysql://avnadmin:${password}@${host}:${port}/defaultdb?ssl-mode=REQUIRED`, params: { ...p, dbname: 'defaultdb', 'ssl-mode': 'REQUIRED' } };
+      case 'kafka':
+        return { uri: `${host}:${port}`, params: { host, port: String(port) } };
+      default:
+        return { uri: `https://avnadmin:${password}@${host}:${port}`, params: p };
+    }
+  }
+
+  function project(name: string): { defaultCloud: string; services: Map<string, ServiceRt> } {
+    const p = projects.get(name);
+    if (!p) throw new HttpError(404, 'Project does not exist', 'project_not_found');
+    return p;
+  }
+  function service(pName: string, sName: string): ServiceRt {
+    const s = project(pName).services.get(sName);
+    if (!s) throw new HttpError(404, `Service ${sName} does not exist`, 'service_not_found');
+    return s;
+  }
+  function protectedError(): HttpError {
+    return new HttpError(403, 'Service is protected against termination and shutdown. Remove termination protection first.', 'service_termination_protected');
+  }
+  function checkPlan(type: string, plan: unknown, cloud: string): PlanDef {
+    if (typeof plan !== 'string' || plan === '') throw bad('plan is required', 'invalid_plan');
+    const def = planDef(type, plan);
+    if (!def) throw bad(`Invalid plan ${plan} for service type ${type}`, 'invalid_plan');
+    if (!def.clouds.includes(cloud)) throw bad(`Plan ${plan} is not available in cloud ${cloud}`, 'plan_not_available_in_cloud');
+    return def;
+  }
+
+  function createService(pName: string, body: Record<string, unknown>): ServiceRt {
+    const p = project(pName);
+    const name = body['service_name'];
+    if (typeof name !== 'string' || name.length < 3 || name.length > 63 || !NAME_RE.test(name)) {
+      throw bad('Invalid service_name: 3-63 characters, lowercase letters, digits and dashes, starting with a letter', 'invalid_service_name');
+    }
+    const type = body['service_type'];
+    if (typeof type !== 'string' || !SERVICE_TYPES[type]) throw bad(`Invalid service_type ${String(type)}`, 'invalid_service_type');
+    const cloud = body['cloud'] ?? p.defaultCloud;
+    if (typeof cloud !== 'string' || CLOUDS[cloud] === undefined) throw bad(`Invalid cloud ${String(cloud)}`, 'invalid_cloud');
+    const def = checkPlan(type, body['plan'], cloud);
+    const disk = body['disk_space_mb'] ?? def.disk;
+    if (typeof disk !== 'number' || !Number.isInteger(disk) || disk <= 0) throw bad('Invalid disk_space_mb', 'invalid_disk_space');
+    const tp = body['termination_protection'] ?? false;
+    if (typeof tp !== 'boolean') throw bad('termination_protection must be a boolean');
+    const uc = body['user_config'] ?? {};
+    if (typeof uc !== 'object' || uc === null || Array.isArray(uc)) throw bad('user_config must be an object');
+    const vpc = body['project_vpc_id'] ?? null;
+    if (vpc !== null && typeof vpc !== 'string') throw bad('project_vpc_id must be a string');
+    if (p.services.has(name)) throw new HttpError(409, 'Service name is already in use in this project', 'service_name_conflict');
+    const t = now();
+    const s: ServiceRt = {
+      project: pName, service_name: name, service_type: type, plan: def.plan, cloud_name: cloud, baseState: 'RUNNING',
+      termination_protection: tp, disk_space_mb: disk, user_config: { ...(uc as Record<string, unknown>) }, project_vpc_id: vpc,
+      create_time: iso(t), update_time: t, maintenance: { dow: 'sunday', time: '02:00:00' }, backups: [],
+      nodes: generateNodes(name, type, def.plan, cloud).map((seed) => ({ seed, plan: { setupMs: bringUpMs, phases: [] }, anchor: t })),
+    };
+    p.services.set(name, s);
+    return s;
+  }
+
+  function updateService(s: ServiceRt, body: Record<string, unknown>): void {
+    const t = now();
+    const cloud = body['cloud'] ?? s.cloud_name;
+    if (typeof cloud !== 'string' || CLOUDS[cloud] === undefined) throw bad(`Invalid cloud ${String(cloud)}`, 'invalid_cloud');
+    const plan = body['plan'] ?? s.plan;
+    const replace = plan !== s.plan || cloud !== s.cloud_name;
+    if (replace) checkPlan(s.service_type, plan, cloud);
+    const disk = body['disk_space_mb'];
+    if (disk !== undefined) {
+      if (typeof disk !== 'number' || !Number.isInteger(disk) || disk <= 0) throw bad('Invalid disk_space_mb', 'invalid_disk_space');
+      if (s.disk_space_mb !== undefined && disk < s.disk_space_mb) throw bad('Disk space cannot be decreased', 'disk_space_decrease');
+    }
+    const tp = body['termination_protection'];
+    if (tp !== undefined && typeof tp !== 'boolean') throw bad('termination_protection must be a boolean');
+    const powered = body['powered'];
+    if (powered !== undefined && typeof powered !== 'boolean') throw bad('powered must be a boolean');
+    const m = body['maintenance'];
+    if (m !== undefined) {
+      if (typeof m !== 'object' || m === null || Array.isArray(m)) throw bad('maintenance must be an object');
+      const { dow, time } = m as Record<string, unknown>;
+      if (dow !== undefined && (typeof dow !== 'string' || !DOWS.includes(dow))) throw bad('Invalid maintenance dow');
+      if (time !== undefined && (typeof time !== 'string' || !/^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$/.test(time))) throw bad('Invalid maintenance time');
+    }
+    const uc = body['user_config'];
+    if (uc !== undefined && (typeof uc !== 'object' || uc === null || Array.isArray(uc))) throw bad('user_config must be an object');
+    const protect = tp ?? s.termination_protection;
+    if (powered === false && s.baseState !== 'POWEROFF' && protect) throw protectedError();
+
+    // all valid: apply
+    if (typeof tp === 'boolean') s.termination_protection = tp;
+    if (typeof disk === 'number') s.disk_space_mb = disk;
+    if (m) {
+      const mm = m as Record<string, unknown>;
+      if (typeof mm['dow'] === 'string') s.maintenance.dow = mm['dow'];
+      if (typeof mm['time'] === 'string') s.maintenance.time = mm['time'];
+    }
+    if (uc) {
+      for (const [k, v] of Object.entries(uc as Record<string, unknown>)) {
+        if (v === null) delete s.user_config[k];
+        else s.user_config[k] = v;
+      }
+    }
+    if (replace && typeof plan === 'string') {
+      s.plan = plan;
+      s.cloud_name = cloud;
+      s.nodes = generateNodes(s.service_name, s.service_type, plan, cloud).map((seed) => ({
+        seed, plan: replacementPlan(bringUpMs, s.disk_space_mb ?? 81920), anchor: t,
+      }));
+    }
+    if (powered === false) s.baseState = 'POWEROFF';
+    else if (powered === true && s.baseState === 'POWEROFF') {
+      s.baseState = 'RUNNING';
+      const seeds = s.nodes.length > 0 ? s.nodes.map((n) => n.seed) : generateNodes(s.service_name, s.service_type, s.plan, s.cloud_name);
+      s.nodes = seeds.map((seed) => ({ seed, plan: { setupMs: bringUpMs, phases: [] }, anchor: t }));
+    }
+    s.update_time = t;
+  }
+
+  function plansView(type: string, cloud: string | null): Record<string, unknown> {
+    if (!SERVICE_TYPES[type]) throw new HttpError(404, `Service type ${type} does not exist`, 'service_type_not_found');
+    const plans = plansFor(type)
+      .filter((p) => cloud === null || p.clouds.includes(cloud))
+      .map((p) => ({
+        service_plan: p.plan,
+        service_type: type,
+        node_count: nodeCountForPlan(p.plan),
+        disk_space_mb: p.disk,
+        regions: Object.fromEntries(
+          p.clouds.filter((c) => cloud === null || c === cloud).map((c) => [
+            c, { price_usd: (p.price * (CLOUDS[c] ?? 1)).toFixed(4), disk_space_mb: p.disk, node_memory_mb: p.memory },
+          ]),
+        ),
+      }));
+    return { service_plans: plans };
+  }
+
+  // --- routing --------------------------------------------------------------------------------
+  type Handler = (m: string[], q: URLSearchParams, body: Record<string, unknown>) => { status?: number; body?: unknown; empty?: boolean };
+  const routes: Array<{ re: RegExp; methods: Record<string, Handler> }> = [
+    { re: /^\/v1\/project$/, methods: {
+      GET: () => {
+        const names = [...projects.keys()];
+        return { body: { project_names: names, projects: names.map((n) => ({ project_name: n, default_cloud: projects.get(n)?.defaultCloud })) } };
+      },
+    } },
+    { re: /^\/v1\/project\/([^/]+)\/service$/, methods: {
+      GET: (m) => ({ body: { services: [...project(m[0]!).services.values()].map(serviceView) } }),
+      POST: (m, _q, b) => ({ body: { service: serviceView(createService(m[0]!, b)) } }),
+    } },
+    { re: /^\/v1\/project\/([^/]+)\/service\/([^/]+)$/, methods: {
+      GET: (m) => ({ body: { service: serviceView(service(m[0]!, m[1]!)) } }),
+      PUT: (m, _q, b) => {
+        const s = service(m[0]!, m[1]!);
+        updateService(s, b);
+        return { body: { service: serviceView(s) } };
+      },
+      DELETE: (m) => {
+        const s = service(m[0]!, m[1]!);
+        if (s.termination_protection) throw protectedError();
+        project(m[0]!).services.delete(s.service_name);
+        return { empty: true };
+      },
+    } },
+    { re: /^\/v1\/service_types$/, methods: {
+      GET: () => ({ body: { service_types: Object.entries(SERVICE_TYPES).map(([k, v]) => ({ service_type: k, ...v })) } }),
+    } },
+    { re: /^\/v1\/project\/([^/]+)\/service_types$/, methods: {
+      GET: (m) => {
+        project(m[0]!);
+        return { body: { service_types: Object.fromEntries(Object.entries(SERVICE_TYPES).map(([k, v]) => [k, { ...v }])) } };
+      },
+    } },
+    { re: /^\/v1\/project\/([^/]+)\/service_types\/([^/]+)\/plans$/, methods: {
+      GET: (m, q) => {
+        project(m[0]!);
+        return { body: plansView(m[1]!, q.get('cloud')) };
+      },
+    } },
+  ];
+
+  const requests: Array<{ method: string; path: string; at: number }> = [];
+  let faults: Array<{ fault: AivenFault; remaining: number; pathPrefix: string }> = [];
+  const timers = new Set<NodeJS.Timeout>();
+
+  async function handle(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    try {
+      if (req.headers.authorization !== `aivenv1 ${opts.token}`) throw new HttpError(403, 'Invalid token', 'authentication_failed');
+      const norm = path.length > 1 ? path.replace(/\/$/, '') : path;
+      let route: (typeof routes)[number] | undefined;
+      let match: RegExpExecArray | null = null;
+      for (const r of routes) {
+        match = r.re.exec(norm);
+        if (match) { route = r; break; }
+      }
+      if (!route || !match) throw new HttpError(404, 'Not found', 'not_found');
+      const handler = route.methods[method];
+      if (!handler) throw new HttpError(405, 'Method not allowed', 'method_not_allowed', { allow: Object.keys(route.methods).join(', ') });
+      let params: string[];
+      try {
+        params = match.slice(1).map((x) => decodeURIComponent(x ?? ''));
+      } catch {
+        throw new HttpError(404, 'Not found', 'not_found');
+      }
+      let body: Record<string, unknown> = {};
+      if (method === 'POST' || method === 'PUT') {
+        const text = await readBody(req);
+        if (text.trim() !== '') {
+          let parsed: unknown;
+          try { parsed = JSON.parse(text); } catch { throw bad('Request body is not valid JSON', 'invalid_json'); }
+          if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw bad('Request body must be a JSON object', 'invalid_json');
+          body = parsed as Record<string, unknown>;
+        }
+      }
+      const out = handler(params, query, body);
+      if (out.empty) {
+        if (!res.destroyed) { res.writeHead(out.status ?? 200, { 'content-length': '0' }); res.end(); }
+      } else sendJson(res, out.status ?? 200, out.body ?? {});
+    } catch (err) {
+      if (err instanceof HttpError) sendJson(res, err.status, aivenErrorBody(err.status, err.message, err.code), err.headers);
+      else sendJson(res, 500, aivenErrorBody(500, 'Internal Server Error', 'internal_server_error'));
+    }
+  }
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://sim.invalid');
+    const path = url.pathname;
+    const method = (req.method ?? 'GET').toUpperCase();
+    requests.push({ method, path, at: now() });
+    const idx = faults.findIndex((f) => path.startsWith(f.pathPrefix));
+    const entry = idx >= 0 ? faults[idx] : undefined;
+    if (entry) {
+      entry.remaining -= 1;
+      if (entry.remaining <= 0) faults.splice(idx, 1);
+      const f = entry.fault;
+      if (f.kind === 'drop') { req.socket.destroy(); return; }
+      if (f.kind === 'malformed-json') {
+        const text = '{"services":[{"service_name":"pg-';
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(text.length) });
+        res.end(text);
+        return;
+      }
+      if (f.kind === 'status') {
+        const reason = STATUS_CODES[f.status] ?? 'Error';
+        const code = reason.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '');
+        const headers: Record<string, string> = f.retryAfterSeconds !== undefined ? { 'retry-after': String(f.retryAfterSeconds) } : {};
+        sendJson(res, f.status, f.body ?? aivenErrorBody(f.status, reason, code), headers);
+        return;
+      }
+      // hang: answer normally after f.ms
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        if (!req.socket.destroyed) void handle(req, res, path, url.searchParams);
+      }, f.ms);
+      timer.unref();
+      timers.add(timer);
+      return;
+    }
+    void handle(req, res, path, url.searchParams);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => { server.off('error', reject); resolve(); });
+  });
+  const addr = server.address() as AddressInfo;
+  const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+
+  return {
+    url: `http://${hostForUrl}:${addr.port}`,
+    advance(ms: number) {
+      if (!(ms >= 0)) throw new RangeError('advance(ms) needs ms >= 0');
+      offset += ms;
+    },
+    now,
+    requests,
+    countRequests(method, pathPrefix) {
+      const m = method.toUpperCase();
+      return requests.filter((r) => (m === '*' || r.method === m) && r.path.startsWith(pathPrefix)).length;
+    },
+    resetRequests() { requests.length = 0; },
+    fail(fault, o = {}) { faults.push({ fault, remaining: o.count ?? 1, pathPrefix: o.pathPrefix ?? '' }); },
+    clearFaults() { faults = []; },
+    forgetService(p, s) { projects.get(p)?.services.delete(s); },
+    getService(p, s) {
+      const rt = projects.get(p)?.services.get(s);
+      return rt ? serviceView(rt) : undefined;
+    },
+    close() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import { isGatewayError } from '../errors.js';
+
+export type HealthStatus = 'UP' | 'DEGRADED' | 'DOWN';
+
+export interface HealthSnapshot {
+  status: HealthStatus;
+  /** ISO 8601 */
+  lastSuccessAt: string | null;
+  /** Safe message of the last failure (GatewayError messages are written to be shown). */
+  lastError: string | null;
+  lastErrorAt: string | null;
+  latencyMs: number | null;
+  /** Whether the source has been contacted at all yet. */
+  checked: boolean;
+}
+
+/** Consecutive failures after which a source is DOWN rather than DEGRADED. */
+const DOWN_AFTER = 3;
+
+/** Health of one configured source, fed by every upstream call it makes. */
+export class HealthTracker {
+  private consecutiveFailures = 0;
+  private lastSuccess: number | null = null;
+  private lastFailure: { at: number; message: string } | null = null;
+  private latency: number | null = null;
+  private readonly listeners = new Set<(health: HealthSnapshot) => void>();
+
+  success(latencyMs: number): void {
+    const changed = this.consecutiveFailures > 0 || this.lastSuccess === null;
+    this.consecutiveFailures = 0;
+    this.lastSuccess = Date.now();
+    // Smoothed so that one slow call does not make the figure jump.
+    this.latency = this.latency === null ? latencyMs : this.latency * 0.8 + latencyMs * 0.2;
+    if (changed) this.emit();
+  }
+
+  failure(error: unknown, latencyMs?: number): void {
+    this.consecutiveFailures++;
+    const message = isGatewayError(error) ? error.message : 'upstream call failed';
+    this.lastFailure = { at: Date.now(), message };
+    if (latencyMs !== undefined && this.latency === null) this.latency = latencyMs;
+    this.emit();
+  }
+
+  snapshot(): HealthSnapshot {
+    const status: HealthStatus =
+      this.consecutiveFailures === 0 ? 'UP' : this.consecutiveFailures >= DOWN_AFTER || this.lastSuccess === null ? 'DOWN' : 'DEGRADED';
+    return {
+      status,
+      lastSuccessAt: this.lastSuccess === null ? null : new Date(this.lastSuccess).toISOString(),
+      lastError: this.lastFailure?.message ?? null,
+      lastErrorAt: this.lastFailure === null ? null : new Date(this.lastFailure.at).toISOString(),
+      latencyMs: this.latency === null ? null : Math.round(this.latency * 10) / 10,
+      checked: this.lastSuccess !== null || this.lastFailure !== null,
+    };
+  }
+
+  onChange(listener: (health: HealthSnapshot) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(): void {
+    const snapshot = this.snapshot();
+    for (const listener of this.listeners) listener(snapshot);
+  }
+}

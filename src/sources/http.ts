@@ -1,0 +1,255 @@
+import { Pool } from 'undici';
+import { GatewayError } from '../errors.js';
+import { redact } from './redact.js';
+import type { HealthTracker } from './health.js';
+
+/**
+ * The one HTTP client every upstream uses: a keep-alive pool per origin, connect / headers / body
+ * timeouts, bounded retries with full jitter for idempotent requests only, a response size cap, and
+ * every failure turned into a typed GatewayError whose message is safe to show (no token, no URL
+ * with credentials, no upstream stack trace).
+ */
+
+export interface HttpTimeouts {
+  connectMs: number;
+  headersMs: number;
+  bodyMs: number;
+}
+
+export interface RetryPolicy {
+  /** Total attempts for an idempotent request (1 = no retry). */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export interface HttpClientOptions {
+  /** Configured source name, for errors and health. */
+  source: string;
+  /** Human name of the upstream for messages ("Aiven API"). */
+  upstream: string;
+  baseUrl: string;
+  /** Sent with every request (auth lives here); their values are treated as secrets. */
+  headers?: Record<string, string>;
+  timeouts?: Partial<HttpTimeouts>;
+  retry?: Partial<RetryPolicy>;
+  maxResponseBytes?: number;
+  connections?: number;
+  health?: HealthTracker;
+  /** Pulls a human message out of an upstream error body (vendor-specific shape). */
+  describeError?: (status: number, body: string) => string | undefined;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  /** Retry on transient failure. Defaults to true for GET only. */
+  idempotent?: boolean;
+  signal?: AbortSignal | undefined;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+const DEFAULT_TIMEOUTS: HttpTimeouts = { connectMs: 5_000, headersMs: 10_000, bodyMs: 10_000 };
+const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 100, maxDelayMs: 2_000 };
+const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+/** A Retry-After longer than this is not waited for inside one request; the error carries it instead. */
+const MAX_INLINE_RETRY_AFTER_MS = 5_000;
+
+export class HttpClient {
+  readonly source: string;
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private readonly options: HttpClientOptions;
+  private readonly timeouts: HttpTimeouts;
+  private readonly retry: RetryPolicy;
+  private readonly secrets: string[];
+
+  constructor(options: HttpClientOptions) {
+    this.options = options;
+    this.source = options.source;
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    const url = new URL(options.baseUrl);
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.secrets = Object.values(options.headers ?? {}).flatMap((v) => [v, ...v.split(/\s+/)]).filter((s) => s.length >= 6);
+    if (url.password) this.secrets.push(url.password);
+    this.pool = new Pool(url.origin, {
+      connections: options.connections ?? 16,
+      connect: { timeout: this.timeouts.connectMs },
+      headersTimeout: this.timeouts.headersMs,
+      bodyTimeout: this.timeouts.bodyMs,
+      keepAliveTimeout: 10_000,
+    });
+  }
+
+  /** Performs the request and returns the raw response for any 2xx status; throws GatewayError otherwise. */
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    const idempotent = req.idempotent ?? req.method === 'GET';
+    const attempts = idempotent ? Math.max(1, this.retry.attempts) : 1;
+    let lastError: GatewayError | undefined;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const started = performance.now();
+      try {
+        const response = await this.once(req);
+        this.options.health?.success(performance.now() - started);
+        return response;
+      } catch (error) {
+        const failure = this.toGatewayError(error, req);
+        if (req.signal?.aborted) throw failure;
+        lastError = failure;
+        const retryable = failure.transient && attempt < attempts;
+        const waitMs = retryable ? this.backoff(attempt, failure.retryAfterMs) : undefined;
+        if (waitMs === undefined) {
+          this.options.health?.failure(failure, performance.now() - started);
+          throw failure;
+        }
+        await sleep(waitMs, req.signal);
+      }
+    }
+    throw lastError ?? new GatewayError('UPSTREAM_UNAVAILABLE', `${this.options.upstream} request failed`, { source: this.source });
+  }
+
+  /** request() and JSON parsing in one; an empty body yields `undefined`. */
+  async json<T>(req: HttpRequest): Promise<T> {
+    const response = await this.request(req);
+    if (response.text.trim() === '') return undefined as T;
+    try {
+      return JSON.parse(response.text) as T;
+    } catch {
+      throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${this.options.upstream} returned malformed JSON`, {
+        source: this.source,
+        status: response.status,
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  private async once(req: HttpRequest): Promise<HttpResponse> {
+    const headers: Record<string, string> = { accept: 'application/json', ...this.options.headers };
+    let body: string | undefined;
+    if (req.body !== undefined) {
+      body = JSON.stringify(req.body);
+      headers['content-type'] = 'application/json';
+    }
+    const response = await this.pool.request({
+      method: req.method,
+      path: this.basePath + req.path + queryString(req.query),
+      headers,
+      body,
+      signal: req.signal,
+    });
+    const text = await readCapped(response.body, this.options.maxResponseBytes ?? DEFAULT_MAX_BYTES, () => {
+      throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${this.options.upstream} response exceeded the size limit`, {
+        source: this.source,
+        status: response.statusCode,
+      });
+    });
+    const status = response.statusCode;
+    if (status >= 200 && status < 300) return { status, headers: response.headers, text };
+    throw this.statusError(status, text, response.headers['retry-after']);
+  }
+
+  private statusError(status: number, text: string, retryAfter: string | string[] | undefined): GatewayError {
+    const source = this.source;
+    const retryAfterMs = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+    // Upstream 4xx messages explain what the caller did wrong and are passed on (redacted); 5xx
+    // bodies may hold stack traces and internals, so they are never shown.
+    const described = status < 500 ? this.options.describeError?.(status, text) : undefined;
+    const detail = described ? `: ${this.clean(described)}` : '';
+    const upstream = this.options.upstream;
+    if (status === 401 || status === 403) {
+      return new GatewayError('UPSTREAM_UNAUTHORIZED', `${upstream} refused the request (${status})${detail}`, { source, status });
+    }
+    if (status === 404) return new GatewayError('NOT_FOUND', `${upstream} reports not found${detail}`, { source, status });
+    if (status === 408) return new GatewayError('UPSTREAM_TIMEOUT', `${upstream} timed out (408)`, { source, status });
+    if (status === 429 || status >= 500) {
+      return new GatewayError('UPSTREAM_UNAVAILABLE', `${upstream} is unavailable (${status})`, { source, status, retryAfterMs });
+    }
+    if (status === 409) return new GatewayError('CONFLICT', `${upstream} reports a conflict${detail}`, { source, status });
+    return new GatewayError('UPSTREAM_REJECTED', `${upstream} rejected the request (${status})${detail}`, { source, status });
+  }
+
+  private toGatewayError(error: unknown, req: HttpRequest): GatewayError {
+    if (error instanceof GatewayError) return error;
+    const upstream = this.options.upstream;
+    const source = this.source;
+    const code = (error as { code?: string } | null)?.code;
+    if (req.signal?.aborted) {
+      return new GatewayError('UPSTREAM_TIMEOUT', `${upstream} request was cancelled`, { source, cause: error });
+    }
+    switch (code) {
+      case 'UND_ERR_CONNECT_TIMEOUT':
+      case 'UND_ERR_HEADERS_TIMEOUT':
+      case 'UND_ERR_BODY_TIMEOUT':
+        return new GatewayError('UPSTREAM_TIMEOUT', `${upstream} did not answer in time`, { source, cause: error });
+      default:
+        return new GatewayError('UPSTREAM_UNAVAILABLE', `${upstream} is unreachable (${code ?? 'connection failed'})`, {
+          source,
+          cause: error,
+        });
+    }
+  }
+
+  private backoff(attempt: number, retryAfterMs: number | undefined): number | undefined {
+    if (retryAfterMs !== undefined) return retryAfterMs <= MAX_INLINE_RETRY_AFTER_MS ? retryAfterMs : undefined;
+    const cap = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+    return Math.random() * cap;
+  }
+
+  private clean(message: string): string {
+    return redact(message, this.secrets).slice(0, 300);
+  }
+}
+
+function queryString(query: HttpRequest['query']): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, maxBytes: number, onOverflow: () => never): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      body.destroy();
+      onOverflow();
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Retry-After as seconds or an HTTP date, in ms. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

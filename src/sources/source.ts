@@ -1,0 +1,34 @@
+import type { DecodedId } from '../model/ids.js';
+import type { HealthTracker } from './health.js';
+import type { PollEvent } from '../live/poller.js';
+
+export const SOURCE_KINDS = ['AIVEN', 'AEROSPIKE_BACKUP_SERVICE', 'SCALETRADE', 'DOCSPACE'] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+
+/**
+ * Something that, while watched, keeps the operation tracker fed with one upstream's state: a
+ * shared poller (polled upstreams) or a stream bridge (pushing upstreams). Watchers of the same key
+ * share one upstream loop. Values are the upstream resource; errors are delivered, not thrown.
+ */
+export interface LiveFeed {
+  key: string;
+  watch(signal?: AbortSignal): AsyncIterableIterator<PollEvent<unknown>>;
+}
+
+/** The seam every upstream implements; resolvers of vendor-specific fields use the concrete class. */
+export interface SourceRuntime {
+  readonly name: string;
+  readonly kind: SourceKind;
+  readonly health: HealthTracker;
+  /** Vendor software version when the upstream tells it. */
+  version(): Promise<string | null>;
+  /** One cheap upstream call to learn whether the source is reachable (for /ready). */
+  probe(signal?: AbortSignal): Promise<void>;
+  /** Fetches every operation of this source now (one call per scope) and feeds the tracker. */
+  refreshOperations(signal?: AbortSignal): Promise<void>;
+  /** Feeds that together keep every operation of this source live while watched. */
+  feeds(signal?: AbortSignal): Promise<LiveFeed[]>;
+  /** The feed that covers one operation of this source, if the id is one of its operations. */
+  feedFor(operation: DecodedId): LiveFeed | undefined;
+  close(): Promise<void>;
+}
