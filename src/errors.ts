@@ -29,42 +29,40 @@ export interface GatewayErrorOptions {
   cause?: unknown;
 }
 
-export class GatewayError extends Error {
+/**
+ * A GraphQLError subclass so that yoga and envelop treat it as expected (not masked, not logged,
+ * partial data kept); `extensions` carries code, source and upstream status.
+ */
+export class GatewayError extends GraphQLError {
   readonly code: ErrorCode;
-  readonly source: string | undefined;
+  /** The configured source name (`source` is taken by GraphQLError for the document). */
+  readonly sourceName: string | undefined;
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
   readonly details: Record<string, unknown> | undefined;
 
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'GatewayError';
+    super(message, {
+      extensions: {
+        code,
+        ...(options.source === undefined ? {} : { source: options.source }),
+        ...(options.status === undefined ? {} : { upstreamStatus: options.status }),
+        ...(options.retryAfterMs === undefined ? {} : { retryAfterMs: options.retryAfterMs }),
+        ...options.details,
+      },
+    });
     this.code = code;
-    this.source = options.source;
+    this.sourceName = options.source;
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
     this.details = options.details;
+    // Kept for server-side debugging only; never serialised (GraphQLError.toJSON ignores it).
+    if (options.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false });
   }
 
   /** Retrying may help (the upstream was down, slow or overloaded), as opposed to a rejected request. */
   get transient(): boolean {
-    return (
-      this.code === 'UPSTREAM_UNAVAILABLE' ||
-      this.code === 'UPSTREAM_TIMEOUT' ||
-      (this.code === 'UPSTREAM_REJECTED' && this.status === 429)
-    );
-  }
-
-  toGraphQLError(): GraphQLError {
-    return new GraphQLError(this.message, {
-      extensions: {
-        code: this.code,
-        ...(this.source === undefined ? {} : { source: this.source }),
-        ...(this.status === undefined ? {} : { upstreamStatus: this.status }),
-        ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
-        ...this.details,
-      },
-    });
+    return this.code === 'UPSTREAM_UNAVAILABLE' || this.code === 'UPSTREAM_TIMEOUT';
   }
 }
 

@@ -10,12 +10,8 @@ export function maskError(error: unknown, message: string): Error {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
   const located = error instanceof GraphQLError ? error : undefined;
   if (isGatewayError(original)) {
-    const typed = original.toGraphQLError();
-    return new GraphQLError(typed.message, {
-      nodes: located?.nodes,
-      path: located?.path,
-      extensions: typed.extensions,
-    });
+    // Expected: returned as is (graphql-js already copied its extensions), so yoga does not log it.
+    return located ?? original;
   }
   if (original instanceof GraphQLError) {
     // A GraphQLError raised on purpose (by graphql-js or a scalar): keep it, give it a code.

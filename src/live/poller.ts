@@ -1,0 +1,375 @@
+/**
+ * Shared, adaptive, deduplicated polling (DESIGN §4).
+ *
+ * One loop per resource key, whatever the number of watchers: the first watcher starts it, the last
+ * one leaving stops it (and aborts an in-flight fetch). The loop fetches at once, then every
+ * `activeMs` while the resource reports something in flight and every `idleMs` otherwise, with
+ * jitter. Failures are delivered to every watcher as `error` events, back off exponentially and
+ * honour a `retryAfterMs` hint (GatewayError from 429/503 Retry-After); the loop recovers by itself.
+ *
+ * Watchers get the latest cached event at once, then only changes (structural deep equality).
+ * A slow watcher never accumulates an unbounded queue: pending events are coalesced to at most the
+ * latest error and the latest value, in their arrival order.
+ */
+
+export interface PollSpec<T> {
+  /** Resource identity: all watchers with the same key share ONE loop. */
+  key: string;
+  /** One upstream call. */
+  fetch: (signal: AbortSignal) => Promise<T>;
+  /** Something in flight → poll at activeMs, else idleMs. */
+  isActive: (value: T) => boolean;
+  activeMs: number;
+  idleMs: number;
+  /** Called once per successful fetch (feeds the operation tracker), even if unchanged. */
+  onValue?: (value: T) => void;
+  onError?: (error: unknown) => void;
+}
+
+export type PollEvent<T> = { type: 'value'; value: T } | { type: 'error'; error: unknown };
+
+export interface PollerOptions {
+  /** Fraction of the interval, ± (default 0.1). */
+  jitter?: number;
+  /** Cap of the error backoff (default 60 000 ms). A larger `retryAfterMs` still wins. */
+  maxBackoffMs?: number;
+  /** Source of randomness for the jitter (default Math.random). */
+  random?: () => number;
+}
+
+/**
+ * Deterministic JSON: object keys sorted, so two structurally equal values serialise identically
+ * whatever their key order. Follows JSON semantics otherwise (toJSON, undefined members dropped).
+ */
+export function stableStringify(value: unknown): string {
+  const text = JSON.stringify(value, (_key, v: unknown) => {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      const source = v as Record<string, unknown>;
+      const sorted: Record<string, unknown> = {};
+      for (const k of Object.keys(source).sort()) sorted[k] = source[k];
+      return sorted;
+    }
+    return v;
+  });
+  // JSON.stringify(undefined) is undefined; give it a distinct marker.
+  return text ?? 'undefined';
+}
+
+interface QueuedEvent<T> {
+  event: PollEvent<T>;
+  /** Serialisation of a value event (for per-watcher duplicate suppression); null for errors. */
+  serial: string | null;
+}
+
+let unserialisableCounter = 0;
+
+function serialise(value: unknown): string {
+  try {
+    return stableStringify(value);
+  } catch {
+    // Not serialisable (cycle, BigInt): never equal to anything, i.e. always emitted.
+    unserialisableCounter += 1;
+    return `\u0000unserialisable#${unserialisableCounter}`;
+  }
+}
+
+function safeCall<A>(fn: ((arg: A) => void) | undefined, arg: A): void {
+  if (!fn) return;
+  try {
+    fn(arg);
+  } catch {
+    // A failing callback must not break the shared loop.
+  }
+}
+
+function retryAfterOf(error: unknown): number | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
+  const value = (error as { retryAfterMs?: unknown }).retryAfterMs;
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+class Watcher<T> implements AsyncIterableIterator<PollEvent<T>> {
+  private queue: QueuedEvent<T>[] = [];
+  private waiters: Array<(result: IteratorResult<PollEvent<T>>) => void> = [];
+  private finished = false;
+  /** Serial of the last value handed out, null when the last thing handed out was an error/nothing. */
+  private lastDelivered: string | null = null;
+  private detachFn: (() => void) | undefined;
+
+  setDetach(fn: () => void): void {
+    this.detachFn = fn;
+  }
+
+  get done(): boolean {
+    return this.finished;
+  }
+
+  push(item: QueuedEvent<T>): void {
+    if (this.finished) return;
+    if (this.waiters.length > 0 && this.queue.length === 0) {
+      if (this.isDuplicate(item)) return;
+      this.handOut(item);
+      this.waiters.shift()!({ value: item.event, done: false });
+      return;
+    }
+    // Coalesce: keep only the latest pending event of each type, in arrival order, so the queue
+    // never holds more than two entries and an error followed by a value stays in that order.
+    this.queue = this.queue.filter((queued) => queued.event.type !== item.event.type);
+    this.queue.push(item);
+  }
+
+  private isDuplicate(item: QueuedEvent<T>): boolean {
+    return item.serial !== null && item.serial === this.lastDelivered;
+  }
+
+  private handOut(item: QueuedEvent<T>): void {
+    this.lastDelivered = item.serial;
+  }
+
+  private take(): QueuedEvent<T> | undefined {
+    for (;;) {
+      const item = this.queue.shift();
+      if (!item) return undefined;
+      if (this.isDuplicate(item)) continue;
+      this.handOut(item);
+      return item;
+    }
+  }
+
+  next(): Promise<IteratorResult<PollEvent<T>>> {
+    const item = this.take();
+    if (item) return Promise.resolve({ value: item.event, done: false });
+    if (this.finished) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  return(): Promise<IteratorResult<PollEvent<T>>> {
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<PollEvent<T>>> {
+    this.end();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** Ends the iterator: leaves the loop, drops pending events, resolves waiting next() calls. */
+  end(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.queue = [];
+    const detach = this.detachFn;
+    this.detachFn = undefined;
+    detach?.();
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve({ value: undefined, done: true });
+  }
+}
+
+class Loop<T> {
+  readonly watchers = new Set<Watcher<T>>();
+  private timer: NodeJS.Timeout | undefined;
+  private controller: AbortController | undefined;
+  private inflight: Promise<void> | undefined;
+  private stopped = false;
+  private failures = 0;
+  private failed = false;
+  private lastEmittedSerial: string | null = null;
+  lastValue: { value: T } | undefined;
+  lastEvent: QueuedEvent<T> | undefined;
+
+  constructor(
+    readonly spec: PollSpec<T>,
+    private readonly options: Required<PollerOptions>,
+  ) {}
+
+  start(after: Promise<unknown> | undefined): void {
+    if (!after) {
+      this.inflight = this.run();
+      return;
+    }
+    // A previous loop for this key is still settling an aborted fetch: never two in flight.
+    this.inflight = after.then(() => this.run());
+  }
+
+  /** Stops the loop; returns the promise of a fetch still settling, if any. */
+  stop(): Promise<void> | undefined {
+    if (this.stopped) return undefined;
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const controller = this.controller;
+    this.controller = undefined;
+    controller?.abort(new DOMException('Polling stopped', 'AbortError'));
+    return controller ? this.inflight : undefined;
+  }
+
+  private async run(): Promise<void> {
+    if (this.stopped) return;
+    this.timer = undefined;
+    const controller = new AbortController();
+    this.controller = controller;
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown };
+    try {
+      outcome = { ok: true, value: await this.spec.fetch(controller.signal) };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    if (this.controller === controller) this.controller = undefined;
+    if (this.stopped) return;
+    const delay = outcome.ok ? this.onValue(outcome.value) : this.onError(outcome.error);
+    this.schedule(delay);
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    const timer = setTimeout(() => {
+      this.inflight = this.run();
+    }, Math.max(0, Math.round(delay)));
+    timer.unref();
+    this.timer = timer;
+  }
+
+  private jittered(interval: number): number {
+    const { jitter, random } = this.options;
+    if (jitter <= 0) return interval;
+    return interval * (1 + jitter * (2 * random() - 1));
+  }
+
+  private onValue(value: T): number {
+    this.failures = 0;
+    this.lastValue = { value };
+    safeCall(this.spec.onValue, value);
+    const serial = serialise(value);
+    const recovering = this.failed;
+    this.failed = false;
+    if (recovering || serial !== this.lastEmittedSerial) {
+      this.lastEmittedSerial = serial;
+      this.broadcast({ event: { type: 'value', value }, serial });
+    }
+    let active = true;
+    try {
+      active = this.spec.isActive(value);
+    } catch {
+      active = true;
+    }
+    return this.jittered(active ? this.spec.activeMs : this.spec.idleMs);
+  }
+
+  private onError(error: unknown): number {
+    this.failures += 1;
+    this.failed = true;
+    this.broadcast({ event: { type: 'error', error }, serial: null });
+    safeCall(this.spec.onError, error);
+    const backoff = Math.min(
+      this.options.maxBackoffMs,
+      this.jittered(this.spec.activeMs * 2 ** Math.min(this.failures, 30)),
+    );
+    const retryAfter = retryAfterOf(error);
+    return retryAfter === undefined ? backoff : Math.max(backoff, retryAfter);
+  }
+
+  private broadcast(item: QueuedEvent<T>): void {
+    this.lastEvent = item;
+    for (const watcher of [...this.watchers]) watcher.push(item);
+  }
+}
+
+export class PollerHub {
+  private readonly options: Required<PollerOptions>;
+  private readonly loops = new Map<string, Loop<any>>();
+  /** Aborted fetches of stopped loops that have not settled yet, by key. */
+  private readonly draining = new Map<string, Promise<void>>();
+  private closed = false;
+
+  constructor(options: PollerOptions = {}) {
+    this.options = {
+      jitter: Math.max(0, options.jitter ?? 0.1),
+      maxBackoffMs: options.maxBackoffMs ?? 60_000,
+      random: options.random ?? Math.random,
+    };
+  }
+
+  /**
+   * Lease on the shared loop for spec.key; the first watcher starts it, the last one leaving
+   * (iterator return() or signal abort) stops it and aborts an in-flight fetch.
+   */
+  watch<T>(spec: PollSpec<T>, signal?: AbortSignal): AsyncIterableIterator<PollEvent<T>> {
+    const watcher = new Watcher<T>();
+    if (this.closed || signal?.aborted) {
+      watcher.end();
+      return watcher;
+    }
+    let loop = this.loops.get(spec.key) as Loop<T> | undefined;
+    const starting = !loop;
+    if (!loop) {
+      loop = new Loop<T>(spec, this.options);
+      this.loops.set(spec.key, loop);
+    }
+    const owner = loop;
+    owner.watchers.add(watcher);
+    const onAbort = (): void => watcher.end();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    watcher.setDetach(() => {
+      signal?.removeEventListener('abort', onAbort);
+      owner.watchers.delete(watcher);
+      if (owner.watchers.size === 0) this.stopLoop(spec.key, owner);
+    });
+    if (owner.lastEvent) watcher.push(owner.lastEvent);
+    if (starting) owner.start(this.drainingFor(spec.key));
+    return watcher;
+  }
+
+  /** Latest cached value for a key, if a loop is running and has one. */
+  peek<T>(key: string): T | undefined {
+    const loop = this.loops.get(key) as Loop<T> | undefined;
+    return loop?.lastValue?.value;
+  }
+
+  activeKeys(): Array<{ key: string; watchers: number }> {
+    return [...this.loops].map(([key, loop]) => ({ key, watchers: loop.watchers.size }));
+  }
+
+  /** Stops every loop and ends every iterator. Later watch() calls return ended iterators. */
+  close(): void {
+    this.closed = true;
+    for (const loop of [...this.loops.values()]) {
+      for (const watcher of [...loop.watchers]) watcher.end();
+    }
+    for (const [key, loop] of [...this.loops]) this.stopLoop(key, loop);
+  }
+
+  private stopLoop<T>(key: string, loop: Loop<T>): void {
+    if (this.loops.get(key) === loop) this.loops.delete(key);
+    const settling = loop.stop();
+    if (!settling) return;
+    const done: Promise<void> = settling.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.draining.set(key, done);
+    void done.then(() => {
+      if (this.draining.get(key) === done) this.draining.delete(key);
+    });
+  }
+
+  /** Wait for a settling fetch of a previous loop, bounded so a hung fetch cannot block the key forever. */
+  private drainingFor(key: string): Promise<void> | undefined {
+    const settling = this.draining.get(key);
+    if (!settling) return undefined;
+    const bound = this.options.maxBackoffMs;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, bound);
+      timer.unref();
+      void settling.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,138 @@
+import { Repeater } from 'graphql-yoga';
+import type { GatewayContext } from '../context.js';
+import { GatewayError, isGatewayError } from '../errors.js';
+import { decodeGlobalId } from '../model/ids.js';
+import { isFinal, matchesFilter, type OperationEvent, type OperationFilter, type OperationSnapshot } from '../model/operation.js';
+import { mapService, type Service } from '../sources/aiven/map.js';
+import type { AivenService } from '../sources/aiven/client.js';
+import type { AivenSource } from '../sources/aiven/source.js';
+import type { LiveFeed } from '../sources/source.js';
+import { stableStringify } from './poller.js';
+
+/**
+ * The live streams behind the Subscription fields, transport-agnostic (graphql-ws and SSE both
+ * consume these). Each holds leases on the shared feeds it needs while it runs, so upstream calls
+ * stay one per resource per interval whatever the number of subscribers. Upstream failures are
+ * delivered as Error payloads (the field resolver turns them into a GraphQL error for that event)
+ * and the stream goes on.
+ */
+
+function asError(error: unknown, source: string): GatewayError {
+  return isGatewayError(error) ? error : new GatewayError('UPSTREAM_UNAVAILABLE', 'live update failed', { source, cause: error });
+}
+
+/** Holds the feeds while the stream runs; forwards their errors, and calls onValue for values. */
+function holdFeeds(feeds: LiveFeed[], signal: AbortSignal, source: string, push: (e: Error) => unknown, onValue?: (v: unknown) => void): void {
+  for (const feed of feeds) {
+    void (async () => {
+      for await (const event of feed.watch(signal)) {
+        if (event.type === 'error') await push(asError(event.error, source));
+        else onValue?.(event.value);
+      }
+    })().catch(() => undefined);
+  }
+}
+
+export function watchOperation(ctx: GatewayContext, id: string): AsyncIterable<OperationSnapshot | Error> {
+  const decoded = decodeGlobalId(id);
+  const sourceName = String(decoded.parts[0]);
+  const source = ctx.registry.get(sourceName);
+  const feed = source.feedFor(decoded);
+  if (!feed) throw new GatewayError('BAD_USER_INPUT', 'id is not the ID of an operation', { details: { argument: 'id' } });
+
+  return new Repeater<OperationSnapshot | Error>(async (push, stop) => {
+    const abort = new AbortController();
+    void stop.then(() => abort.abort());
+    let lastSent: string | undefined;
+    const send = async (snapshot: OperationSnapshot) => {
+      const key = stableStringify(snapshot);
+      if (key === lastSent) return;
+      lastSent = key;
+      await push(snapshot);
+      if (isFinal(snapshot.status)) stop();
+    };
+
+    const updates = ctx.pubsub.subscribe('operation', id);
+    void stop.then(() => updates.return?.());
+    const known = ctx.tracker.current(id) ?? ctx.history.get(id);
+    if (known) await send(known);
+    if (known && isFinal(known.status)) return;
+
+    void (async () => {
+      for await (const event of updates) await send(event.operation);
+    })().catch(() => undefined);
+
+    let sawValue = false;
+    holdFeeds([feed], abort.signal, sourceName, push, () => {
+      if (sawValue) return;
+      sawValue = true;
+      // After the first successful poll the tracker knows every operation of the resource.
+      const current = ctx.tracker.current(id) ?? ctx.history.get(id);
+      if (current) void send(current);
+      else {
+        void push(new GatewayError('NOT_FOUND', 'No such operation: the upstream shows none for this ID and the history has none', { source: sourceName }));
+        stop();
+      }
+    });
+    await stop;
+  });
+}
+
+/** For events, `active: true` still lets FINISHED through (the end of an active operation); `active: false` keeps only FINISHED. */
+function eventMatches(event: OperationEvent, filter: OperationFilter | null | undefined): boolean {
+  if (filter?.active === false && event.change !== 'FINISHED') return false;
+  return matchesFilter(event.operation, { ...filter, active: null });
+}
+
+export function watchOperations(ctx: GatewayContext, filter: OperationFilter | null | undefined): AsyncIterable<OperationEvent | Error> {
+  const sources = ctx.registry.all().filter((s) => !filter?.sources?.length || filter.sources.includes(s.name));
+  for (const name of filter?.sources ?? []) ctx.registry.get(name); // unknown names are a BAD_USER_INPUT
+
+  return new Repeater<OperationEvent | Error>(async (push, stop) => {
+    const abort = new AbortController();
+    void stop.then(() => abort.abort());
+    const events = ctx.pubsub.subscribe('operations');
+    void stop.then(() => events.return?.());
+    for (const operation of ctx.tracker.active()) {
+      const event: OperationEvent = { change: 'STARTED', operation };
+      if (eventMatches(event, filter)) await push(event);
+    }
+    for (const source of sources) {
+      source
+        .feeds(abort.signal)
+        .then((feeds) => holdFeeds(feeds, abort.signal, source.name, push))
+        .catch((error: unknown) => push(asError(error, source.name)));
+    }
+    void (async () => {
+      for await (const event of events) if (eventMatches(event, filter)) await push(event);
+    })().catch(() => undefined);
+    await stop;
+  });
+}
+
+export function watchService(ctx: GatewayContext, source: AivenSource, project: string, name: string): AsyncIterable<Service | Error> {
+  const feed = source.projectFeed(project);
+  return new Repeater<Service | Error>(async (push, stop) => {
+    const abort = new AbortController();
+    void stop.then(() => abort.abort());
+    let lastSent: string | undefined;
+    let missingReported = false;
+    holdFeeds([feed], abort.signal, source.name, push, (value) => {
+      const raw = (value as AivenService[]).find((s) => s.service_name === name);
+      if (!raw) {
+        if (!missingReported) void push(new GatewayError('NOT_FOUND', `Service ${name} does not exist in project ${project}`, { source: source.name }));
+        missingReported = true;
+        lastSent = undefined;
+        return;
+      }
+      missingReported = false;
+      const service = mapService(source.name, project, raw);
+      const key = stableStringify(service);
+      if (key === lastSent) return;
+      lastSent = key;
+      void push(service);
+    });
+    await stop;
+  });
+}
+

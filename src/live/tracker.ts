@@ -1,0 +1,273 @@
+/**
+ * The operation tracker: the one place that turns what the upstreams report (listings from shared
+ * pollers, stream updates, mutation results) into operation events.
+ *
+ * - Diffs every reported snapshot against the last one of the same id: new → STARTED, structurally
+ *   changed → PROGRESSED, or FINISHED when the new status is final. An operation that is final when
+ *   first observed is FINISHED once. A finished operation is not reported again for the same final
+ *   state; if it comes back non-final it starts again.
+ * - Closes operations that vanish from a scope listing with the source's final state (DESIGN §4:
+ *   the final state is never lost).
+ * - Fills in rate/ETA from successive samples when the vendor does not give them.
+ * - Publishes events on the pubsub and writes them to history (with a transition row when status or
+ *   percent changed).
+ *
+ * "Structurally changed" compares what the vendor reported — status, vendorStatus, progress,
+ * message, detail — never the gateway's own figures nor timestamps, so an unchanged upstream never
+ * produces events however often it is polled.
+ */
+import {
+  isFinal,
+  type OperationEvent,
+  type OperationSnapshot,
+  type OperationTransition,
+} from '../model/operation.js';
+import { stableStringify } from './poller.js';
+import { addSample, applyEstimate, sampleOf, type ProgressSample } from './progress-estimator.js';
+import type { GatewayPubSub } from './pubsub.js';
+
+export interface HistorySink {
+  record(snapshot: OperationSnapshot, transition: OperationTransition | null): void;
+}
+
+export interface OperationTrackerOptions {
+  pubsub: GatewayPubSub;
+  history?: HistorySink;
+  now?: () => number;
+  /** Sliding window of the rate/ETA estimator (default 60 000 ms). */
+  estimatorWindowMs?: number;
+  /**
+   * Finished operations no scope lists any more are kept in memory (to suppress duplicate FINISHED
+   * events and answer current()) up to this many, oldest forgotten first (default 10 000).
+   */
+  maxFinished?: number;
+  /** Called when the history sink or the pubsub throws (events keep flowing). */
+  onError?: (error: unknown) => void;
+}
+
+interface Tracked {
+  /** Latest state, with the gateway's figures. */
+  snapshot: OperationSnapshot;
+  /** Structural key of what the vendor reported last time (see structuralKey). */
+  key: string;
+  /** The last published/recorded snapshot (for transitions). */
+  published: OperationSnapshot;
+  samples: ProgressSample[];
+  finished: boolean;
+}
+
+function structuralKey(snapshot: OperationSnapshot): string {
+  try {
+    return stableStringify([
+      snapshot.status,
+      snapshot.vendorStatus,
+      snapshot.progress,
+      snapshot.message,
+      snapshot.detail,
+    ]);
+  } catch {
+    return `\u0000unique#${Math.random()}`;
+  }
+}
+
+function clone<T>(value: T): T {
+  try {
+    return structuredClone(value);
+  } catch {
+    return JSON.parse(JSON.stringify(value)) as T;
+  }
+}
+
+export class OperationTracker {
+  private readonly pubsub: GatewayPubSub;
+  private readonly history: HistorySink | undefined;
+  private readonly now: () => number;
+  private readonly windowMs: number;
+  private readonly maxFinished: number;
+  private readonly onError: (error: unknown) => void;
+  private readonly ops = new Map<string, Tracked>();
+  /** Ids in the latest listing of each scope. */
+  private readonly scopes = new Map<string, Set<string>>();
+  /** How many scope listings each id is in. */
+  private readonly listed = new Map<string, number>();
+  /** Ids no scope lists (observeOne, vanished), oldest first (Map keeps insertion order). */
+  private readonly unlisted = new Map<string, true>();
+
+  constructor(options: OperationTrackerOptions) {
+    this.pubsub = options.pubsub;
+    this.history = options.history;
+    this.now = options.now ?? Date.now;
+    this.windowMs = options.estimatorWindowMs ?? 60_000;
+    this.maxFinished = Math.max(0, options.maxFinished ?? 10_000);
+    this.onError = options.onError ?? (() => undefined);
+  }
+
+  /**
+   * Report everything currently visible in `scope` (one upstream listing). Ids seen before in this
+   * scope but now absent are closed with `closeMissing(last)`. Returns the events emitted.
+   */
+  observe(
+    scope: string,
+    snapshots: OperationSnapshot[],
+    closeMissing: (last: OperationSnapshot) => OperationSnapshot,
+  ): OperationEvent[] {
+    const events: OperationEvent[] = [];
+    const previous = this.scopes.get(scope) ?? new Set<string>();
+    const present = new Set<string>();
+    for (const snapshot of snapshots) {
+      if (present.has(snapshot.id)) continue; // a listing naming an id twice: first one wins
+      present.add(snapshot.id);
+      const event = this.apply(snapshot);
+      if (event) events.push(event);
+    }
+    for (const id of previous) {
+      if (present.has(id)) continue;
+      const tracked = this.ops.get(id);
+      if (!tracked || tracked.finished) continue;
+      let closed: OperationSnapshot;
+      try {
+        closed = closeMissing(clone(tracked.snapshot));
+      } catch (error) {
+        this.onError(error);
+        continue;
+      }
+      const event = this.apply({ ...closed, id });
+      if (event) events.push(event);
+    }
+    this.setScope(scope, previous, present);
+    return events;
+  }
+
+  /** Report one operation outside a scope listing (e.g. a mutation's result). Same diff rules. */
+  observeOne(snapshot: OperationSnapshot): OperationEvent | null {
+    const event = this.apply(snapshot);
+    if (!this.listed.has(snapshot.id)) this.touchUnlisted(snapshot.id);
+    return event;
+  }
+
+  /** Latest known (live) state. */
+  current(id: string): OperationSnapshot | undefined {
+    const tracked = this.ops.get(id);
+    return tracked ? clone(tracked.snapshot) : undefined;
+  }
+
+  /** Every operation currently not final. */
+  active(): OperationSnapshot[] {
+    const result: OperationSnapshot[] = [];
+    for (const tracked of this.ops.values()) if (!tracked.finished) result.push(clone(tracked.snapshot));
+    return result;
+  }
+
+  private apply(input: OperationSnapshot): OperationEvent | null {
+    const reported = clone(input);
+    const at = this.now();
+    const final = isFinal(reported.status);
+    const key = structuralKey(reported);
+    const tracked = this.ops.get(reported.id);
+
+    if (!tracked || (tracked.finished && !final)) {
+      // New, or a finished operation that came back non-final: it starts (again).
+      const samples = final ? [] : addSample([], sampleOf(reported.progress, at), this.windowMs);
+      const snapshot = { ...reported, progress: applyEstimate(reported.progress, samples, final) };
+      const entry: Tracked = { snapshot, key, published: snapshot, samples, finished: final };
+      this.ops.set(reported.id, entry);
+      return this.emit(final ? 'FINISHED' : 'STARTED', entry, null, at);
+    }
+
+    if (tracked.finished) {
+      // Final → final: only a different final state is worth an event.
+      if (key === tracked.key) return null;
+      const snapshot = { ...reported, progress: applyEstimate(reported.progress, [], true) };
+      const before = tracked.published;
+      Object.assign(tracked, { snapshot, key, published: snapshot, samples: [] });
+      return this.emit('FINISHED', tracked, before, at);
+    }
+
+    // Live operation.
+    const samples = final ? [] : addSample(tracked.samples, sampleOf(reported.progress, at), this.windowMs);
+    const snapshot = { ...reported, progress: applyEstimate(reported.progress, samples, final) };
+    tracked.samples = samples;
+    tracked.snapshot = snapshot;
+    if (key === tracked.key) return null; // unchanged upstream: current() refreshed, no event
+    const before = tracked.published;
+    tracked.key = key;
+    tracked.published = snapshot;
+    tracked.finished = final;
+    return this.emit(final ? 'FINISHED' : 'PROGRESSED', tracked, before, at);
+  }
+
+  private emit(
+    change: OperationEvent['change'],
+    tracked: Tracked,
+    before: OperationSnapshot | null,
+    at: number,
+  ): OperationEvent {
+    const operation = tracked.snapshot;
+    const event: OperationEvent = { change, operation: clone(operation) };
+    if (this.history) {
+      const transitioned =
+        !before ||
+        before.status !== operation.status ||
+        before.progress.percent !== operation.progress.percent ||
+        change === 'STARTED';
+      const transition: OperationTransition | null = transitioned
+        ? {
+            at: new Date(at).toISOString(),
+            status: operation.status,
+            percent: operation.progress.percent,
+            message: operation.message,
+          }
+        : null;
+      try {
+        this.history.record(clone(operation), transition);
+      } catch (error) {
+        this.onError(error);
+      }
+    }
+    try {
+      this.pubsub.publish('operation', operation.id, event);
+      this.pubsub.publish('operations', event);
+    } catch (error) {
+      this.onError(error);
+    }
+    return event;
+  }
+
+  private setScope(scope: string, previous: Set<string>, present: Set<string>): void {
+    for (const id of previous) {
+      if (present.has(id)) continue;
+      const count = (this.listed.get(id) ?? 1) - 1;
+      if (count > 0) this.listed.set(id, count);
+      else {
+        this.listed.delete(id);
+        this.touchUnlisted(id);
+      }
+    }
+    for (const id of present) {
+      if (previous.has(id)) continue;
+      this.listed.set(id, (this.listed.get(id) ?? 0) + 1);
+      this.unlisted.delete(id);
+    }
+    if (present.size === 0) this.scopes.delete(scope);
+    else this.scopes.set(scope, present);
+    this.evictFinished();
+  }
+
+  /** Remembers an id no scope lists; it is forgotten (oldest first) once finished and over the cap. */
+  private touchUnlisted(id: string): void {
+    this.unlisted.delete(id);
+    this.unlisted.set(id, true);
+    this.evictFinished();
+  }
+
+  private evictFinished(): void {
+    if (this.unlisted.size <= this.maxFinished) return;
+    for (const id of this.unlisted.keys()) {
+      if (this.unlisted.size <= this.maxFinished) break;
+      const tracked = this.ops.get(id);
+      if (tracked && !tracked.finished) continue; // live operations are never forgotten
+      this.unlisted.delete(id);
+      this.ops.delete(id);
+    }
+  }
+}

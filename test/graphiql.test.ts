@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWorld, type World } from './support/harness.js';
+
+/**
+ * GraphiQL as a person sees it: Debian's Chromium (headless, driven by playwright-core) opens the
+ * gateway's page, which must work offline (everything inlined, no CDN), and runs a query.
+ * Needs /usr/bin/chromium (`apt-get install -y chromium`).
+ */
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const QUERY = '{ sources { name kind health { status } } }';
+
+let world: World;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+  world = await startWorld();
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 20_000 });
+});
+afterAll(async () => {
+  await browser?.close();
+  await world?.close();
+});
+
+function isLoopback(url: string): boolean {
+  if (url.startsWith('data:') || url.startsWith('blob:') || url.startsWith('about:')) return true;
+  try {
+    const { hostname } = new URL(url);
+    return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]' || hostname.endsWith('.localhost');
+  } catch {
+    return false;
+  }
+}
+
+describe('GraphiQL', () => {
+  it('serves an HTML page to a browser GET', async () => {
+    const response = await fetch(world.gateway.url, { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await response.text()).toMatch(/graphiql/i);
+  });
+
+  it('loads offline, makes loopback requests only, and runs a query from ?query=', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const requested: string[] = [];
+    page.on('request', (request) => requested.push(request.url()));
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(String(error)));
+    try {
+      const response = await page.goto(`${world.gateway.url}?query=${encodeURIComponent(QUERY)}`, { waitUntil: 'load', timeout: 20_000 });
+      expect(response?.status()).toBe(200);
+
+      const run = page.locator('.graphiql-execute-button');
+      await run.waitFor({ state: 'visible', timeout: 15_000 });
+      // The query editor holds the query from the URL (Monaco renders spaces as U+00A0).
+      await page.waitForFunction(
+        () => (document.querySelector('.graphiql-query-editor')?.textContent ?? '').replace(/\u00a0/g, ' ').includes('sources'),
+        undefined,
+        { timeout: 15_000 },
+      );
+      await run.click();
+
+      const result = page.locator('.graphiql-response');
+      await page.waitForFunction(
+        () => (document.querySelector('.graphiql-response')?.textContent ?? '').includes('aiven-test'),
+        undefined,
+        { timeout: 15_000 },
+      );
+      const text = ((await result.textContent()) ?? '').replace(/\u00a0/g, ' ');
+      expect(text).toContain('"name": "aiven-test"');
+      expect(text).toContain('"kind": "AIVEN"');
+      expect(text).not.toContain('"errors"');
+
+      // The page itself and the POST of the query went to the gateway.
+      expect(requested.some((url) => url.startsWith(world.gateway.url))).toBe(true);
+      const outside = requested.filter((url) => !isLoopback(url));
+      expect(outside).toEqual([]);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});

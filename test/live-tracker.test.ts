@@ -1,0 +1,322 @@
+import { describe, expect, it } from 'vitest';
+import { EMPTY_PROGRESS, type OperationEvent, type OperationSnapshot, type OperationTransition, type Progress } from '../src/model/operation.js';
+import { addSample, applyEstimate, estimate, sampleOf, type ProgressSample } from '../src/live/progress-estimator.js';
+import { createGatewayPubSub } from '../src/live/pubsub.js';
+import { OperationTracker, type HistorySink } from '../src/live/tracker.js';
+
+const T0 = Date.parse('2026-03-01T12:00:00.000Z');
+
+function op(id: string, patch: Partial<Omit<OperationSnapshot, 'progress'>> & { progress?: Partial<Progress> } = {}): OperationSnapshot {
+  const { progress, ...rest } = patch;
+  return {
+    id,
+    typename: 'NodeRestore',
+    source: 'aiven-demo',
+    kind: 'RESTORE',
+    status: 'RUNNING',
+    vendorStatus: 'restoring',
+    message: null,
+    startedAt: '2026-03-01T11:59:00.000Z',
+    updatedAt: null,
+    finishedAt: null,
+    detail: { node: `${id}-node` },
+    ...rest,
+    progress: { ...EMPTY_PROGRESS, ...progress },
+  };
+}
+
+function setup(options: { windowMs?: number } = {}) {
+  let now = T0;
+  const records: Array<{ snapshot: OperationSnapshot; transition: OperationTransition | null }> = [];
+  const history: HistorySink = { record: (snapshot, transition) => records.push({ snapshot, transition }) };
+  const pubsub = createGatewayPubSub();
+  const tracker = new OperationTracker({
+    pubsub,
+    history,
+    now: () => now,
+    ...(options.windowMs === undefined ? {} : { estimatorWindowMs: options.windowMs }),
+  });
+  return {
+    tracker,
+    pubsub,
+    records,
+    advance: (ms: number) => {
+      now += ms;
+    },
+    at: () => now,
+  };
+}
+
+const changes = (events: OperationEvent[]) => events.map((e) => `${e.change} ${e.operation.id} ${e.operation.status}`);
+
+const toSucceeded = (last: OperationSnapshot): OperationSnapshot => ({
+  ...last,
+  status: 'SUCCEEDED',
+  vendorStatus: 'running',
+  progress: { ...last.progress, percent: 100 },
+  finishedAt: new Date(T0 + 60_000).toISOString(),
+});
+
+describe('OperationTracker', () => {
+  it('reports STARTED, PROGRESSED and FINISHED and publishes them by id and on the firehose', async () => {
+    const { tracker, pubsub } = setup();
+    const byId = pubsub.subscribe('operation', 'a');
+    const all = pubsub.subscribe('operations');
+    const received: OperationEvent[] = [];
+    const firehose: OperationEvent[] = [];
+    const reading = (async () => {
+      for await (const event of byId) {
+        received.push(event);
+        if (received.length === 3) break;
+      }
+    })();
+    const readingAll = (async () => {
+      for await (const event of all) {
+        firehose.push(event);
+        if (firehose.length === 4) break;
+      }
+    })();
+
+    const events = [
+      ...tracker.observe('p', [op('a', { progress: { percent: 10 } })], toSucceeded),
+      ...tracker.observe('p', [op('a', { progress: { percent: 50 } }), op('b')], toSucceeded),
+      ...tracker.observe('p', [op('a', { status: 'SUCCEEDED', progress: { percent: 100 } }), op('b')], toSucceeded),
+    ];
+    expect(changes(events)).toEqual([
+      'STARTED a RUNNING',
+      'PROGRESSED a RUNNING',
+      'STARTED b RUNNING',
+      'FINISHED a SUCCEEDED',
+    ]);
+    await reading;
+    await readingAll;
+    expect(received.map((e) => e.change)).toEqual(['STARTED', 'PROGRESSED', 'FINISHED']);
+    expect(firehose.map((e) => `${e.change} ${e.operation.id}`)).toEqual(['STARTED a', 'PROGRESSED a', 'STARTED b', 'FINISHED a']);
+    // Payloads are plain data.
+    expect(JSON.parse(JSON.stringify(received[2]))).toEqual(received[2]);
+  });
+
+  it('does not report an operation whose upstream state did not change, whatever the key order', () => {
+    const { tracker, advance } = setup();
+    expect(tracker.observe('p', [op('a', { progress: { percent: 5 } })], toSucceeded)).toHaveLength(1);
+    advance(1_000);
+    const reordered = op('a', { progress: { percent: 5 }, detail: undefined });
+    reordered.detail = JSON.parse('{"node":"a-node"}');
+    expect(tracker.observe('p', [reordered], toSucceeded)).toEqual([]);
+    expect(tracker.observe('p', [op('a', { progress: { percent: 5 }, updatedAt: 'later' })], toSucceeded)).toEqual([]);
+    expect(tracker.observe('p', [op('a', { progress: { percent: 5 }, message: 'phase 2' })], toSucceeded)).toHaveLength(1);
+    expect(tracker.observe('p', [op('a', { progress: { percent: 5 }, message: 'phase 2', detail: { node: 'x' } })], toSucceeded)).toHaveLength(1);
+  });
+
+  it("closes a vanished operation with the source's final state exactly once", () => {
+    const { tracker, records } = setup();
+    const closed: OperationSnapshot[] = [];
+    const close = (last: OperationSnapshot) => {
+      closed.push(last);
+      return toSucceeded(last);
+    };
+    tracker.observe('aiven-demo/project-a', [op('a', { progress: { percent: 40 } })], close);
+    const events = tracker.observe('aiven-demo/project-a', [], close);
+    expect(changes(events)).toEqual(['FINISHED a SUCCEEDED']);
+    expect(events[0]!.operation.progress.percent).toBe(100);
+    expect(closed).toHaveLength(1);
+    expect(closed[0]!.progress.percent).toBe(40); // the last known state is what the source closes
+    expect(tracker.observe('aiven-demo/project-a', [], close)).toEqual([]);
+    expect(tracker.observe('aiven-demo/project-b', [], close)).toEqual([]);
+    expect(closed).toHaveLength(1);
+    expect(tracker.current('a')?.status).toBe('SUCCEEDED');
+    expect(tracker.active()).toEqual([]);
+    expect(records.map((r) => r.transition?.status)).toEqual(['RUNNING', 'SUCCEEDED']);
+  });
+
+  it('does not close operations listed by another scope', () => {
+    const { tracker } = setup();
+    tracker.observe('s1', [op('a')], toSucceeded);
+    tracker.observe('s2', [op('b')], toSucceeded);
+    expect(tracker.observe('s2', [op('b')], toSucceeded)).toEqual([]);
+    expect(tracker.active().map((o) => o.id).sort()).toEqual(['a', 'b']);
+  });
+
+  it('reports an operation already final when first observed once, and restarts it if it comes back non-final', () => {
+    const { tracker } = setup();
+    const done = op('bk', { kind: 'BACKUP', status: 'SUCCEEDED', progress: { percent: 100 } });
+    expect(changes(tracker.observe('abs', [done], toSucceeded))).toEqual(['FINISHED bk SUCCEEDED']);
+    expect(tracker.observe('abs', [done], toSucceeded)).toEqual([]);
+    expect(tracker.observeOne(done)).toBeNull();
+    // A different final state is news.
+    expect(tracker.observeOne({ ...done, status: 'FAILED', message: 'upload failed' })?.change).toBe('FINISHED');
+    expect(changes(tracker.observe('abs', [op('bk', { kind: 'BACKUP', progress: { percent: 1 } })], toSucceeded))).toEqual([
+      'STARTED bk RUNNING',
+    ]);
+  });
+
+  it('observeOne follows the same diff rules', () => {
+    const { tracker } = setup();
+    expect(tracker.observeOne(op('m', { status: 'PENDING' }))?.change).toBe('STARTED');
+    expect(tracker.observeOne(op('m', { status: 'PENDING' }))).toBeNull();
+    expect(tracker.observeOne(op('m', { status: 'RUNNING' }))?.change).toBe('PROGRESSED');
+    expect(tracker.observeOne(op('m', { status: 'CANCELLED' }))?.change).toBe('FINISHED');
+    expect(tracker.observeOne(op('m', { status: 'CANCELLED' }))).toBeNull();
+  });
+
+  it('writes history with a transition only when status or percent changed', () => {
+    const { tracker, records, advance } = setup();
+    tracker.observeOne(op('h', { progress: { percent: 0 } }));
+    advance(1_000);
+    tracker.observeOne(op('h', { progress: { percent: 0 }, message: 'still preparing' }));
+    advance(1_000);
+    tracker.observeOne(op('h', { progress: { percent: 30 }, message: 'still preparing' }));
+    advance(1_000);
+    tracker.observeOne(op('h', { status: 'FAILED', progress: { percent: 30 }, message: 'disk full' }));
+    expect(records).toHaveLength(4);
+    expect(records.map((r) => r.transition)).toEqual([
+      { at: new Date(T0).toISOString(), status: 'RUNNING', percent: 0, message: null },
+      null,
+      { at: new Date(T0 + 2_000).toISOString(), status: 'RUNNING', percent: 30, message: 'still preparing' },
+      { at: new Date(T0 + 3_000).toISOString(), status: 'FAILED', percent: 30, message: 'disk full' },
+    ]);
+    expect(records[1]!.snapshot.message).toBe('still preparing');
+  });
+
+  it('computes rate and ETA from samples on a linear scenario', () => {
+    // 1 000 MB at 10 MB/s: 10 % every 10 s, finishing at T0 + 100 s. Window of 30 s.
+    const { tracker, advance } = setup({ windowMs: 30_000 });
+    const sample = (i: number) =>
+      op('lin', { progress: { percent: i * 10, done: i * 100, total: 1_000, unit: 'MB' } });
+    const first = tracker.observeOne(sample(0))!;
+    expect(first.operation.progress).toMatchObject({ ratePerSecond: null, estimatedEndAt: null, estimated: false });
+    for (let i = 1; i <= 7; i += 1) {
+      advance(10_000);
+      const event = tracker.observeOne(sample(i))!;
+      expect(event.change).toBe('PROGRESSED');
+      expect(event.operation.progress).toEqual({
+        percent: i * 10,
+        done: i * 100,
+        total: 1_000,
+        unit: 'MB',
+        ratePerSecond: 10,
+        estimatedEndAt: new Date(T0 + 100_000).toISOString(),
+        estimated: true,
+      });
+    }
+    expect(tracker.current('lin')?.progress.estimatedEndAt).toBe(new Date(T0 + 100_000).toISOString());
+    advance(10_000);
+    const end = tracker.observeOne(op('lin', { status: 'SUCCEEDED', progress: { percent: 100, done: 1_000, total: 1_000, unit: 'MB' } }))!;
+    expect(end.change).toBe('FINISHED');
+    expect(end.operation.progress).toMatchObject({ percent: 100, estimatedEndAt: null, ratePerSecond: null, estimated: false });
+  });
+
+  it('falls back to done/total for the ETA when there is no percent', () => {
+    const { tracker, advance } = setup();
+    tracker.observeOne(op('d', { progress: { done: 1_000, total: 5_000, unit: 'records' } }));
+    advance(4_000);
+    const event = tracker.observeOne(op('d', { progress: { done: 2_000, total: 5_000, unit: 'records' } }))!;
+    expect(event.operation.progress).toMatchObject({
+      percent: null,
+      ratePerSecond: 250,
+      estimatedEndAt: new Date(T0 + 4_000 + 12_000).toISOString(),
+      estimated: true,
+    });
+  });
+
+  it('keeps vendor-given rate and ETA as they are', () => {
+    const { tracker, advance } = setup();
+    const vendorEta = '2026-03-01T13:00:00.000Z';
+    tracker.observeOne(op('v', { progress: { percent: 10, done: 10, total: 100, unit: 'GB', ratePerSecond: 0.5, estimatedEndAt: vendorEta } }));
+    advance(10_000);
+    const both = tracker.observeOne(op('v', { progress: { percent: 20, done: 20, total: 100, unit: 'GB', ratePerSecond: 0.5, estimatedEndAt: vendorEta } }))!;
+    expect(both.operation.progress).toMatchObject({ ratePerSecond: 0.5, estimatedEndAt: vendorEta, estimated: false });
+    // Rate given, ETA not: the rate stays the vendor's, only the ETA is computed (from the percent slope).
+    advance(10_000);
+    const rateOnly = tracker.observeOne(op('v', { progress: { percent: 30, done: 30, total: 100, unit: 'GB', ratePerSecond: 0.5 } }))!;
+    expect(rateOnly.operation.progress).toMatchObject({
+      ratePerSecond: 0.5,
+      estimatedEndAt: new Date(T0 + 20_000 + 70_000).toISOString(),
+      estimated: true,
+    });
+  });
+
+  it('restarts the samples when the unit changes or done goes backwards, and forgets samples outside the window', () => {
+    const { tracker, advance } = setup({ windowMs: 15_000 });
+    tracker.observeOne(op('u', { progress: { done: 10, unit: 'MB' } }));
+    advance(5_000);
+    expect(tracker.observeOne(op('u', { progress: { done: 20, unit: 'MB' } }))!.operation.progress.ratePerSecond).toBe(2);
+    advance(5_000);
+    expect(tracker.observeOne(op('u', { progress: { done: 30, unit: 'files' } }))!.operation.progress).toMatchObject({
+      ratePerSecond: null,
+      estimated: false,
+    });
+    advance(5_000);
+    expect(tracker.observeOne(op('u', { progress: { done: 40, unit: 'files' } }))!.operation.progress.ratePerSecond).toBe(2);
+    advance(5_000);
+    expect(tracker.observeOne(op('u', { progress: { done: 5, unit: 'files' } }))!.operation.progress.ratePerSecond).toBeNull();
+    advance(20_000); // the only sample falls out of the window
+    expect(tracker.observeOne(op('u', { progress: { done: 45, unit: 'files' } }))!.operation.progress.ratePerSecond).toBeNull();
+  });
+
+  it('keeps refreshing figures of an unchanged operation without emitting events', () => {
+    const { tracker, advance } = setup();
+    tracker.observeOne(op('s', { progress: { done: 0, unit: 'B' } }));
+    advance(1_000);
+    tracker.observeOne(op('s', { progress: { done: 100, unit: 'B' } }));
+    advance(1_000);
+    expect(tracker.observeOne(op('s', { progress: { done: 100, unit: 'B' } }))).toBeNull();
+    expect(tracker.current('s')?.progress.ratePerSecond).toBe(50); // stalled for a second: the average drops
+  });
+
+  it('current() and active() return copies that callers cannot corrupt', () => {
+    const { tracker } = setup();
+    tracker.observeOne(op('c', { progress: { percent: 3 } }));
+    const copy = tracker.current('c')!;
+    copy.status = 'FAILED';
+    copy.progress.percent = 99;
+    expect(tracker.current('c')).toMatchObject({ status: 'RUNNING', progress: { percent: 3 } });
+    expect(tracker.active().map((o) => o.id)).toEqual(['c']);
+    expect(tracker.current('nope')).toBeUndefined();
+  });
+
+  it('keeps publishing when the history sink fails', () => {
+    const errors: unknown[] = [];
+    const tracker = new OperationTracker({
+      pubsub: createGatewayPubSub(),
+      history: {
+        record: () => {
+          throw new Error('disk gone');
+        },
+      },
+      onError: (error) => errors.push(error),
+    });
+    expect(tracker.observeOne(op('x'))?.change).toBe('STARTED');
+    expect(errors).toHaveLength(1);
+  });
+});
+
+describe('progress estimator (pure)', () => {
+  const s = (at: number, done: number | null, percent: number | null = null, unit: string | null = 'MB'): ProgressSample => ({
+    at,
+    done,
+    percent,
+    total: null,
+    unit,
+  });
+
+  it('needs two samples at distinct times', () => {
+    expect(estimate([])).toEqual({ ratePerSecond: null, estimatedEndAt: null });
+    expect(estimate([s(0, 10, 10)])).toEqual({ ratePerSecond: null, estimatedEndAt: null });
+    expect(addSample([s(0, 10)], s(0, 20), 60_000)).toEqual([s(0, 20)]);
+  });
+
+  it('gives no ETA for a stalled percent and slides the window', () => {
+    expect(estimate([s(0, 10, 50), s(10_000, 10, 50)])).toEqual({ ratePerSecond: 0, estimatedEndAt: null });
+    let window: ProgressSample[] = [];
+    for (let t = 0; t <= 100_000; t += 10_000) window = addSample(window, s(t, t / 1_000), 30_000);
+    expect(window.map((x) => x.at)).toEqual([70_000, 80_000, 90_000, 100_000]);
+    expect(estimate(window).ratePerSecond).toBe(1);
+  });
+
+  it('sampleOf ignores non-finite numbers; final progress has no ETA', () => {
+    const progress: Progress = { ...EMPTY_PROGRESS, percent: Number.NaN, done: 5, unit: 'MB', estimatedEndAt: '2026-01-01T00:00:00.000Z' };
+    expect(sampleOf(progress, 1)).toEqual({ at: 1, percent: null, done: 5, total: null, unit: 'MB' });
+    expect(applyEstimate(progress, [], true).estimatedEndAt).toBeNull();
+  });
+});
