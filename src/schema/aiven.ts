@@ -208,7 +208,8 @@ function encodeCursor(service: Service): string {
 builder.queryFields((t) => ({
   services: t.connection({
     type: ServiceRef,
-    description: 'Services of an Aiven source, in one upstream call per project, by project then name.',
+    nullable: true,
+    description: 'Services of an Aiven source, in one upstream call per project, by project then name. Null (with an error) when the upstream fails, so other fields still resolve.',
     args: {
       source: t.arg.string({ required: true }),
       project: t.arg.string({ description: 'Default: every configured (or discovered) project.' }),
@@ -256,11 +257,13 @@ builder.queryFields((t) => ({
   }),
   serviceTypes: t.field({
     type: [ServiceTypeRef],
+    nullable: true,
     args: { source: t.arg.string({ required: true }), project: t.arg.string() },
     resolve: (_, args, ctx) => aiven(ctx, args.source).serviceTypes(args.project ?? undefined),
   }),
   servicePlans: t.field({
     type: [ServicePlanRef],
+    nullable: true,
     args: {
       source: t.arg.string({ required: true }),
       project: t.arg.string({ required: true }),

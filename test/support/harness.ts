@@ -37,8 +37,8 @@ export interface WorldOptions {
   scenario?: AivenScenario;
   clock?: 'manual' | 'realtime';
   source?: Partial<Omit<AivenSourceConfig, 'token'>>;
-  /** Extra sources (e.g. a second one pointing at a dead port). */
-  extraSources?: AivenSourceConfig[];
+  /** Extra sources (e.g. one pointing at a dead port, or at the simulator with a wrong token). */
+  extraSources?: (simUrl: string) => AivenSourceConfig[];
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
@@ -58,7 +58,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
         timeouts: { connectMs: 1_000, headersMs: 1_000, bodyMs: 1_000 },
         ...options.source,
       },
-      ...(options.extraSources ?? []),
+      ...(options.extraSources?.(sim.url) ?? []),
     ],
     history: { path: join(dir, 'history.db'), retentionDays: 30 },
   };

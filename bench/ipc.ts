@@ -1,0 +1,94 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Child processes of the benchmark (simulator, gateway) and a tiny request/reply protocol over the
+ * IPC channel: the parent sends `{ id, type, ... }`, the child answers `{ reply: id, ... }`.
+ */
+
+export interface Child {
+  proc: ChildProcess;
+  /** What the child sent with its `ready` message. */
+  ready: Record<string, any>;
+  call<T = Record<string, any>>(type: string, args?: Record<string, unknown>, timeoutMs?: number): Promise<T>;
+  /** Asks the child to close, waits for its exit (kills it by pid after a bound). */
+  stop(): Promise<void>;
+}
+
+export async function startChild(script: string, env: Record<string, string>, name: string): Promise<Child> {
+  const path = fileURLToPath(new URL(script, import.meta.url));
+  const proc = fork(path, [], {
+    // tsx as a loader; --expose-gc so the gateway can collect before reporting its memory.
+    execArgv: ['--import', 'tsx', '--expose-gc'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+  });
+  proc.stderr?.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) process.stderr.write(`[${name} stderr] ${line}\n`);
+  });
+  let seq = 0;
+  const pending = new Map<number, (message: Record<string, any>) => void>();
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const ready = await new Promise<Record<string, any>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s`)), 30_000);
+    proc.once('exit', (code) => reject(new Error(`${name} exited (${code}) before it was ready`)));
+    proc.on('message', (message: Record<string, any>) => {
+      if (message['type'] === 'ready') {
+        clearTimeout(timer);
+        resolve(message);
+      } else if (typeof message['reply'] === 'number') {
+        pending.get(message['reply'])?.(message);
+        pending.delete(message['reply']);
+      }
+    });
+  });
+  return {
+    proc,
+    ready,
+    call(type, args = {}, timeoutMs = 60_000) {
+      const id = ++seq;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error(`${name}: no reply to ${type} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        pending.set(id, (message) => {
+          clearTimeout(timer);
+          resolve(message as never);
+        });
+        proc.send({ ...args, id, type });
+      });
+    },
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.send({ id: ++seq, type: 'close' });
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Child side: answers the parent's calls; `close` runs `onClose` and exits. */
+export function serveParent(handlers: Record<string, (message: Record<string, any>) => unknown>, onClose: () => Promise<void>): void {
+  const send = (message: Record<string, unknown>) => process.send?.(message);
+  process.on('message', (message: Record<string, any>) => {
+    void (async () => {
+      if (message['type'] === 'close') {
+        await onClose().catch(() => undefined);
+        process.exit(0);
+      }
+      const handler = handlers[message['type']];
+      try {
+        const result = handler ? await handler(message) : { error: `unknown call ${message['type']}` };
+        send({ ...(result as Record<string, unknown>), reply: message['id'] });
+      } catch (error) {
+        send({ error: String(error), reply: message['id'] });
+      }
+    })();
+  });
+  // The parent went away: do not linger.
+  process.on('disconnect', () => {
+    void onClose().finally(() => process.exit(0));
+  });
+}
