@@ -1,0 +1,224 @@
+/**
+ * `npm run bench`: figures, no thresholds. Three processes on this machine: the Aiven simulator
+ * (child, realtime clock, demoScenario()), one gateway (child, createGateway on 127.0.0.1) and the
+ * load / subscription client (this process). Every byte goes over loopback.
+ *
+ *   a. services query: closed-loop load at fixed concurrency through the gateway, then the same data
+ *      straight from the simulator; overhead ratio.
+ *   b. issue 3: 1,000 and 10,000 graphql-ws subscriptions and 1,000 SSE subscriptions to ONE
+ *      operationUpdated(id): upstream calls per poll interval, gateway memory per subscription,
+ *      delay from the simulator's answer to the client's receipt.
+ */
+import { randomBytes } from 'node:crypto';
+import { cpus } from 'node:os';
+import { request } from 'undici';
+import { startChild, type Child } from './ipc.js';
+import { runLoad, type LoadResult } from './load.js';
+import { fmt, percentile, sleep } from './stats.js';
+import { subscribeSse, subscribeWs, type Subscribers } from './subscriptions.js';
+
+const TOKEN = randomBytes(18).toString('base64url');
+const SOURCE = 'aiven-bench';
+const PROJECT = 'acme-prod';
+const SERVICES_PATH = `/v1/project/${PROJECT}/service`;
+const CONCURRENCY = 16;
+const WARMUP_MS = 1_000;
+const DURATION_MS = 5_000;
+const POLL_MS = 1_000; // the gateway's activeMs (gateway-process.ts)
+const WINDOW_MS = 10_000;
+/** pg-orders-2 (demoScenario) is in basebackup from 16 s to 52 s of its restore: start 17 s in. */
+const REWIND_MS = 17_000;
+
+const SERVICES_QUERY = `query Bench($source: String!, $project: String) {
+  services(source: $source, project: $project) {
+    edges { node { name state nodes { name state phases { phase current max } } } }
+  }
+}`;
+
+const t0 = Date.now();
+const log = (line = '') => console.log(line);
+const summary: string[] = [];
+
+async function startPair(rewindMs: number): Promise<{ sim: Child; gw: Child; close(): Promise<void> }> {
+  const sim = await startChild('./sim-process.ts', { BENCH_TOKEN: TOKEN, BENCH_SIM_REWIND_MS: String(rewindMs) }, 'simulator');
+  const gw = await startChild('./gateway-process.ts', { BENCH_TOKEN: TOKEN, BENCH_SIM_URL: sim.ready['url'], BENCH_SOURCE: SOURCE }, 'gateway');
+  return {
+    sim,
+    gw,
+    async close() {
+      await gw.stop();
+      await sim.stop();
+    },
+  };
+}
+
+async function gql(url: string, query: string, variables: Record<string, unknown> = {}): Promise<any> {
+  const response = await request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  return response.body.json();
+}
+
+async function upstreamAt(sim: Child, from: number, to: number): Promise<number[]> {
+  return (await sim.call<{ at: number[] }>('requests', { method: 'GET', prefix: SERVICES_PATH, from, to })).at;
+}
+
+function loadLine(name: string, r: LoadResult): string {
+  return `${name.padEnd(34)} ${fmt(r.rps, 0).padStart(7)} req/s   p50 ${fmt(r.p50, 2).padStart(7)} ms   p90 ${fmt(r.p90, 2).padStart(7)} ms   p99 ${fmt(r.p99, 2).padStart(7)} ms   max ${fmt(r.max, 1).padStart(6)} ms   (${r.requests} requests, ${r.errors} errors)`;
+}
+
+// ------------------------------------------------------------------------------------------------
+log('backupgraph benchmark');
+log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${new Date().toISOString()}`);
+log('processes: simulator (child) + gateway (child) + client (this process), all on 127.0.0.1');
+log();
+
+// --- a. services query ---------------------------------------------------------------------------
+{
+  log(`== a. services query: ${CONCURRENCY} in flight, closed loop, ${WARMUP_MS / 1000} s warm-up + ${DURATION_MS / 1000} s measured, keep-alive (undici Agent, ${CONCURRENCY} connections)`);
+  const pair = await startPair(0);
+  try {
+    const url: string = pair.gw.ready['url'];
+    const variables = { source: SOURCE, project: PROJECT };
+    const sample = await gql(url, SERVICES_QUERY, variables);
+    if (sample.errors) throw new Error(`services query failed: ${JSON.stringify(sample.errors)}`);
+    log(`query: services(source: "${SOURCE}", project: "${PROJECT}") { edges { node { name state nodes { name state phases { phase current max } } } } } → ${sample.data.services.edges.length} services`);
+    const viaGateway = await runLoad({
+      url,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      body: JSON.stringify({ query: SERVICES_QUERY, variables }),
+      concurrency: CONCURRENCY,
+      warmupMs: WARMUP_MS,
+      durationMs: DURATION_MS,
+      check: (_status, body) => !('errors' in JSON.parse(body)),
+    });
+    const upstream = (await upstreamAt(pair.sim, viaGateway.from, viaGateway.to)).length;
+    const direct = await runLoad({
+      url: `${pair.sim.ready['url']}${SERVICES_PATH}`,
+      method: 'GET',
+      headers: { authorization: `aivenv1 ${TOKEN}` },
+      concurrency: CONCURRENCY,
+      warmupMs: WARMUP_MS,
+      durationMs: DURATION_MS,
+      check: (_status, body) => Array.isArray(JSON.parse(body).services),
+    });
+    const lines = [
+      loadLine('gateway  POST /graphql', viaGateway),
+      loadLine(`simulator GET ${SERVICES_PATH}`, direct),
+      `upstream calls per gateway query: ${fmt(upstream / Math.max(1, viaGateway.requests), 2)} (${upstream} simulator GETs during the measured window)`,
+      `overhead: throughput direct/gateway ${fmt(direct.rps / viaGateway.rps, 2)}x, p50 gateway/direct ${fmt(viaGateway.p50 / direct.p50, 2)}x, p99 gateway/direct ${fmt(viaGateway.p99 / direct.p99, 2)}x`,
+    ];
+    for (const line of lines) log(line);
+    summary.push('a. services query', ...lines.map((l) => `   ${l}`));
+  } finally {
+    await pair.close();
+  }
+  log();
+}
+
+// --- b. subscriptions ----------------------------------------------------------------------------
+interface Scenario {
+  label: string;
+  count: number;
+  start(url: string, id: string): Subscribers;
+}
+const scenarios: Scenario[] = [
+  { label: 'graphql-ws x 1,000', count: 1_000, start: (url, id) => subscribeWs(url, id, 1_000, 10) },
+  { label: 'graphql-ws x 10,000', count: 10_000, start: (url, id) => subscribeWs(url, id, 10_000, 20) },
+  { label: 'SSE x 1,000', count: 1_000, start: (url, id) => subscribeSse(url, id, 1_000) },
+];
+
+log(`== b. subscriptions to ONE operationUpdated(id) (pg-orders-2's NodeRestore, in basebackup); gateway poll activeMs ${POLL_MS} ms; measured window ${WINDOW_MS / 1000} s`);
+log('delay = client receipt time - arrival at the simulator of the poll request whose answer carried the change');
+log('        (the simulator answers synchronously in that tick; every event is matched to its poll by its content)');
+log('memory = gateway child process.memoryUsage() after a forced GC, before subscribing vs. with all subscriptions open');
+for (const scenario of scenarios) {
+  const pair = await startPair(REWIND_MS);
+  let subs: Subscribers | undefined;
+  try {
+    const url: string = pair.gw.ready['url'];
+    const found = await gql(url, `query($source: String!, $project: String) { services(source: $source, project: $project) { edges { node { name nodes { name restore { id status } } } } } }`, { source: SOURCE, project: PROJECT });
+    const pg = found.data?.services.edges.find((e: any) => e.node.name === 'pg-orders');
+    const restore = pg?.node.nodes.find((n: any) => n.name === 'pg-orders-2')?.restore;
+    const derived = Buffer.from(`NodeRestore:${JSON.stringify([SOURCE, PROJECT, 'pg-orders', 'pg-orders-2'])}`, 'utf8').toString('base64url');
+    if (!restore?.id) throw new Error(`no restore id for pg-orders-2: ${JSON.stringify(found).slice(0, 500)}`);
+    if (restore.id !== derived) log(`note: restore id ${restore.id} differs from the derived ${derived}`);
+    const id: string = restore.id;
+
+    const before = (await pair.gw.call<{ memory: NodeJS.MemoryUsage }>('memory')).memory;
+    const subscribeStart = Date.now();
+    subs = scenario.start(url, id);
+    const received = subs.received;
+    const deadline = Date.now() + 90_000;
+    while (received.started < scenario.count && Date.now() < deadline && received.completed === 0) await sleep(25);
+    const setupMs = Date.now() - subscribeStart;
+    log();
+    log(`-- ${scenario.label}: ${subs.describe}`);
+    log(`   restore ${id} (${restore.status}); ${received.started}/${scenario.count} subscriptions got their first event ${setupMs} ms after the first subscribe`);
+    if (received.errors.length) log(`   errors: ${received.errors.join(' | ').slice(0, 1000)}`);
+    if (received.started < scenario.count) throw new Error(`only ${received.started} of ${scenario.count} subscriptions started`);
+
+    const eventsBefore = received.at.length;
+    const from = Date.now();
+    await sleep(WINDOW_MS);
+    const to = Date.now();
+    const eventsInWindow = received.at.length - eventsBefore;
+    const during = (await pair.gw.call<{ memory: NodeJS.MemoryUsage }>('memory')).memory;
+    const polls = await upstreamAt(pair.sim, from - 5 * POLL_MS, Date.now());
+    const pollsInWindow = polls.filter((t) => t >= from && t <= to).length;
+
+    // Match every event received in the window to the poll that produced it: all copies of one change
+    // carry the same content; its poll is the last one that reached the simulator before the first copy.
+    const firstByKey = new Map<string, number>();
+    for (let i = eventsBefore; i < received.at.length; i++) {
+      const at = received.at[i]!;
+      if (at > to) break;
+      const key = received.key[i]!;
+      const first = firstByKey.get(key);
+      if (first === undefined || at < first) firstByKey.set(key, at);
+    }
+    const originOf = new Map<string, number>();
+    for (const [key, first] of firstByKey) {
+      let origin: number | undefined;
+      for (const t of polls) if (t <= first && (origin === undefined || t > origin)) origin = t;
+      if (origin !== undefined) originOf.set(key, origin);
+    }
+    const delays: number[] = [];
+    let unmatched = 0;
+    for (let i = eventsBefore; i < eventsBefore + eventsInWindow; i++) {
+      const origin = originOf.get(received.key[i]!);
+      if (origin === undefined) unmatched += 1;
+      else delays.push(received.at[i]! - origin);
+    }
+    const changes = firstByKey.size;
+    const rssPer = (during.rss - before.rss) / scenario.count;
+    const heapPer = (during.heapUsed - before.heapUsed) / scenario.count;
+    const lines = [
+      `${scenario.label}: ${subs.describe}`,
+      `   upstream: ${pollsInWindow} GET ${SERVICES_PATH} in ${fmt((to - from) / 1000, 1)} s = ${fmt(pollsInWindow / ((to - from) / POLL_MS), 2)} per ${POLL_MS} ms poll interval`,
+      `   events: ${eventsInWindow} received in the window from ${changes} distinct changes = ${fmt(eventsInWindow / Math.max(1, changes * scenario.count), 3)} deliveries per (change x subscription)${unmatched ? `, ${unmatched} unmatched` : ''}`,
+      `   delay (simulator answer -> client receipt): p50 ${fmt(percentile(delays, 50), 1)} ms, p99 ${fmt(percentile(delays, 99), 1)} ms, max ${fmt(percentile(delays, 100), 1)} ms (${delays.length} events)`,
+      `   gateway memory: RSS ${fmt(before.rss / 2 ** 20, 1)} -> ${fmt(during.rss / 2 ** 20, 1)} MiB = ${fmt(rssPer / 1024, 1)} KiB RSS per subscription; heapUsed ${fmt(before.heapUsed / 2 ** 20, 1)} -> ${fmt(during.heapUsed / 2 ** 20, 1)} MiB = ${fmt(heapPer / 1024, 1)} KiB heap per subscription`,
+      `   setup: ${setupMs} ms until every subscription had its first event`,
+    ];
+    for (const line of lines.slice(1)) log(line);
+    if (received.errors.length) log(`   errors seen: ${received.errors.join(' | ').slice(0, 1000)}`);
+    if (received.completed) log(`   ${received.completed} subscriptions completed during the run`);
+    summary.push(`b. ${lines[0]}`, ...lines.slice(1));
+  } catch (error) {
+    log(`   FAILED: ${error instanceof Error ? error.message : String(error)}`);
+    summary.push(`b. ${scenario.label}: FAILED: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    await subs?.close();
+    await pair.close();
+  }
+}
+
+log();
+log('== summary');
+for (const line of summary) log(line);
+log(`total ${fmt((Date.now() - t0) / 1000, 1)} s`);
+process.exit(0);
