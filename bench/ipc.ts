@@ -15,11 +15,11 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-export async function startChild(script: string, env: Record<string, string>, name: string): Promise<Child> {
+export async function startChild(script: string, env: Record<string, string>, name: string, extraExecArgv: string[] = []): Promise<Child> {
   const path = fileURLToPath(new URL(script, import.meta.url));
   const proc = fork(path, [], {
     // tsx as a loader; --expose-gc so the gateway can collect before reporting its memory.
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    execArgv: ['--import', 'tsx', '--expose-gc', ...extraExecArgv],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });

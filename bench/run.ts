@@ -27,7 +27,9 @@ const DURATION_MS = 5_000;
 const POLL_MS = 1_000; // the gateway's activeMs (gateway-process.ts)
 const WINDOW_MS = 10_000;
 /** pg-orders-2 (demoScenario) is in basebackup from 16 s to 52 s of its restore: start 17 s in. */
-const REWIND_MS = 17_000;
+const ADVANCE_MS = 17_000;
+/** BENCH_PROFILE=DIR: the gateway children write V8 CPU profiles (--cpu-prof) into DIR. */
+const PROFILE_DIR = process.env['BENCH_PROFILE'];
 
 const SERVICES_QUERY = `query Bench($source: String!, $project: String) {
   services(source: $source, project: $project) {
@@ -39,9 +41,10 @@ const t0 = Date.now();
 const log = (line = '') => console.log(line);
 const summary: string[] = [];
 
-async function startPair(rewindMs: number): Promise<{ sim: Child; gw: Child; close(): Promise<void> }> {
-  const sim = await startChild('./sim-process.ts', { BENCH_TOKEN: TOKEN, BENCH_SIM_REWIND_MS: String(rewindMs) }, 'simulator');
-  const gw = await startChild('./gateway-process.ts', { BENCH_TOKEN: TOKEN, BENCH_SIM_URL: sim.ready['url'], BENCH_SOURCE: SOURCE }, 'gateway');
+async function startPair(advanceMs: number): Promise<{ sim: Child; gw: Child; close(): Promise<void> }> {
+  const sim = await startChild('./sim-process.ts', { BENCH_TOKEN: TOKEN, BENCH_SIM_ADVANCE_MS: String(advanceMs) }, 'simulator');
+  const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  const gw = await startChild('./gateway-process.ts', { BENCH_TOKEN: TOKEN, BENCH_SIM_URL: sim.ready['url'], BENCH_SOURCE: SOURCE }, 'gateway', profile);
   return {
     sim,
     gw,
@@ -136,7 +139,7 @@ log('delay = client receipt time - arrival at the simulator of the poll request 
 log('        (the simulator answers synchronously in that tick; every event is matched to its poll by its content)');
 log('memory = gateway child process.memoryUsage() after a forced GC, before subscribing vs. with all subscriptions open');
 for (const scenario of scenarios) {
-  const pair = await startPair(REWIND_MS);
+  const pair = await startPair(ADVANCE_MS);
   let subs: Subscribers | undefined;
   try {
     const url: string = pair.gw.ready['url'];

@@ -1,6 +1,6 @@
 /**
  * Child process: the Aiven simulator (realtime clock, demoScenario()).
- * Env: BENCH_TOKEN; BENCH_SIM_REWIND_MS (start the virtual clock this far in the past, so the
+ * Env: BENCH_TOKEN; BENCH_SIM_ADVANCE_MS (advance the virtual clock this far at start, so the
  * restores are already in a phase that moves).
  * Calls: `requests { method, prefix, from, to }` → `{ at: number[] }`, wall-clock ms (Date.now()
  * of this machine) at which each matching request reached the simulator.
@@ -10,9 +10,10 @@ import { startAivenSimulator } from '../src/sources/aiven/simulator.js';
 import { serveParent } from './ipc.js';
 
 const token = process.env['BENCH_TOKEN'] ?? 'bench-token';
-const rewind = Number(process.env['BENCH_SIM_REWIND_MS'] ?? '0');
-const sim = await startAivenSimulator({ token, scenario: demoScenario(), clock: 'realtime', startAt: Date.now() - rewind });
-// realtime clock: sim.now() - Date.now() is a constant (the rewind, to the ms).
+const advance = Number(process.env['BENCH_SIM_ADVANCE_MS'] ?? '0');
+const sim = await startAivenSimulator({ token, scenario: demoScenario(), clock: 'realtime' });
+sim.advance(advance);
+// realtime clock: sim.now() - Date.now() is a constant from here on (the advance, to the ms).
 const virtualMinusWall = sim.now() - Date.now();
 
 serveParent(

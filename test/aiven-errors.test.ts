@@ -78,6 +78,16 @@ describe('errors from upstreams and from callers', () => {
     expect(world.sim.countRequests('GET', '/v1/project/test-project/service')).toBe(2);
   });
 
+  it('waits for a short Retry-After on 429 and then succeeds', async () => {
+    world.sim.resetRequests();
+    world.sim.fail({ kind: 'status', status: 429, retryAfterSeconds: 1 }, { count: 1 });
+    const started = Date.now();
+    const result = await world.gql(LIST, { source: 'aiven-test' });
+    expect(result.errors).toBeUndefined();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900); // it waited as asked, rather than hammering
+    expect(world.sim.countRequests('GET', '/v1/project/test-project/service')).toBe(2);
+  });
+
   it('gives up after bounded retries on a persistent 503 and never shows the body', async () => {
     world.sim.resetRequests();
     world.sim.fail({ kind: 'status', status: 503, body: { message: 'Traceback (most recent call last): internal secret detail' } }, { count: 10 });

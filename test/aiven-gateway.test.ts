@@ -203,3 +203,43 @@ describe('Aiven through the gateway', () => {
     expect(shrink.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_REJECTED', upstreamStatus: 400 });
   });
 });
+
+describe('batching', () => {
+  it('costs one upstream list call for 50 services with their nodes and phases, and for node(id) lookups among them', async () => {
+    const restoringNode = (i: number) => ({
+      name: `svc-${i}-1`,
+      restore: { setupMs: 0, phases: [{ phase: 'basebackup', unit: 'bytes_uncompressed', min: 0, max: 1000, durationMs: 10_000 }] },
+    });
+    const world = await startWorld({
+      scenario: {
+        projects: {
+          'test-project': Array.from({ length: 50 }, (_, i) => ({
+            service_name: `svc-${String(i).padStart(2, '0')}`,
+            service_type: 'pg',
+            plan: 'business-4',
+            cloud_name: 'google-europe-west3',
+            nodes: [restoringNode(i), { name: `svc-${i}-2` }],
+          })),
+        },
+      },
+    });
+    try {
+      world.sim.advance(1_000);
+      world.sim.resetRequests();
+      const result = await world.gql(`{ services(source: "aiven-test", project: "test-project") { edges { node { id name nodes { id name state phases { phase current max } restore { status progress { percent } } } } } } }`);
+      expect(result.errors).toBeUndefined();
+      const list = result.data.services.edges.map((e: any) => e.node);
+      expect(list).toHaveLength(50);
+      expect(list.every((s: any) => s.nodes[0].phases[0].current === 100 && s.nodes[0].restore.status === 'RUNNING')).toBe(true);
+      expect(world.sim.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/project/test-project/service']);
+
+      world.sim.resetRequests();
+      const ids = list.slice(0, 20).flatMap((s: any) => [s.id, s.nodes[1].id]);
+      const byId = await world.gql(`query ($ids: [ID!]!) { nodes(ids: $ids) { id } }`, { ids });
+      expect(byId.data.nodes.map((n: any) => n.id)).toEqual(ids);
+      expect(world.sim.requests).toHaveLength(1);
+    } finally {
+      await world.close();
+    }
+  });
+});

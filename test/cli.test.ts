@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from './support/harness.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+const CLI = join(ROOT, 'src', 'cli.ts');
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exit: Promise<number | null>;
+}
+
+function run(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Run {
+  const child = spawn(TSX, [CLI, ...args], { cwd: options.cwd, env: { ...process.env, PORT: '', BACKUPGRAPH_CONFIG: '', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exit };
+}
+
+describe('the backupgraph command', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'backupgraph-cli-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('exits 1 on an invalid config file, naming the bad key', async () => {
+    const file = join(dir, 'bad.json');
+    await writeFile(file, JSON.stringify({ sources: [{ name: 'a', kind: 'aiven', token: { env: 'X' }, poll: { idleMs: -1 } }] }));
+    const r = run(['--config', file], { cwd: dir });
+    expect(await r.exit).toBe(1);
+    expect(r.output()).toMatch(/invalid configuration:\nsources\[0\]\.poll\.idleMs: /);
+  });
+
+  it('exits 1 when a secret variable is missing, and 2 on a bad --port', async () => {
+    const file = join(dir, 'env.json');
+    await writeFile(file, JSON.stringify({ sources: [{ name: 'a', kind: 'aiven', token: { env: 'BG_TEST_UNSET_TOKEN' } }] }));
+    const r = run([], { cwd: dir, env: { BACKUPGRAPH_CONFIG: file } });
+    expect(await r.exit).toBe(1);
+    expect(r.output()).toContain('sources[0].token: environment variable BG_TEST_UNSET_TOKEN is not set');
+    const p = run(['--port', 'eighty'], { cwd: dir });
+    expect(await p.exit).toBe(2);
+    expect(p.output()).toMatch(/--port \/ PORT: expected a port number/);
+  });
+
+  it('serves a moving demo with no configuration, and exits 0 on SIGTERM closing subscriptions', async () => {
+    const r = run(['--port', '0'], { cwd: dir });
+    try {
+      const url = await eventually(() => /GraphiQL at (http:\/\/\S+)/.exec(r.output())?.[1], 20_000, 'the start-up line');
+      expect(r.output()).toContain('DEMO MODE');
+      const percents = async () => {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: '{ services(source: "aiven-demo") { edges { node { nodes { restore { status progress { percent } } } } } } }' }),
+        });
+        const body = (await response.json()) as any;
+        return JSON.stringify(body.data.services.edges.flatMap((e: any) => e.node.nodes.map((n: any) => n.restore?.progress.percent ?? null)));
+      };
+      const before = await percents();
+      expect(before).toMatch(/\d/); // some node is restoring right away
+      await eventually(async () => (await percents()) !== before, 10_000, 'progress to move');
+
+      const client = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+      let completed = false;
+      let events = 0;
+      client.subscribe({ query: 'subscription { operationsChanged { change } }' }, { next: () => void events++, error: () => (completed = true), complete: () => (completed = true) });
+      await eventually(() => events > 0, 10_000, 'a subscription event');
+      r.child.kill('SIGTERM');
+      expect(await r.exit).toBe(0);
+      await eventually(() => completed, 5_000, 'the subscription to end');
+      await client.dispose();
+    } finally {
+      r.child.kill('SIGKILL');
+    }
+  });
+});

@@ -1,0 +1,64 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfigFile, parseConfig } from '../src/config.js';
+
+const env = { AIVEN_TOKEN: 'tok-from-env-123456' };
+const aiven = { name: 'aiven-prod', kind: 'aiven', token: { env: 'AIVEN_TOKEN' }, projects: ['p1'] };
+
+function errorOf(raw: unknown, e: NodeJS.ProcessEnv = env): string {
+  try {
+    parseConfig(raw, { env: e, baseDir: '/srv/bg' });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'backupgraph-config-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('applies defaults and resolves secrets from the environment', () => {
+    const config = parseConfig({ sources: [aiven] }, { env, baseDir: '/srv/bg' });
+    expect(config.listen).toEqual({ host: '127.0.0.1', port: 4000 });
+    expect(config.sources[0]).toMatchObject({ name: 'aiven-prod', baseUrl: 'https://api.aiven.io', token: 'tok-from-env-123456', poll: { activeMs: 2000, idleMs: 30000 } });
+    expect(config.history).toEqual({ path: '/srv/bg/data/history.db', retentionDays: 30 });
+  });
+
+  it('names the bad key and what was expected', () => {
+    expect(errorOf({ sources: [{ ...aiven, poll: { activeMs: 'fast' } }] })).toMatch(/^sources\[0\]\.poll\.activeMs: .*number/);
+    expect(errorOf({ sources: [{ ...aiven, baseUrl: 'not a url' }] })).toMatch(/^sources\[0\]\.baseUrl: /);
+    expect(errorOf({ sources: [aiven], listen: { port: 70000 } })).toMatch(/^listen\.port: /);
+    expect(errorOf({ sources: [aiven], colour: 'blue' })).toMatch(/colour/);
+    expect(errorOf({ sources: [] })).toMatch(/^sources: .*at least one source/);
+    expect(errorOf({ sources: [{ ...aiven, kind: 'oracle' }] })).toMatch(/^sources\[0\]\.kind: /);
+    expect(errorOf({ sources: [{ ...aiven, kind: 'docspace' }] })).toMatch(/not supported by this version yet/);
+    expect(errorOf({ sources: [aiven, aiven] })).toMatch(/^sources\[1\]\.name: duplicate source name "aiven-prod"/);
+  });
+
+  it('refuses secrets written in the file and missing environment variables', () => {
+    expect(errorOf({ sources: [{ ...aiven, token: 'plain-text-token' }] })).toMatch(/^sources\[0\]\.token: /);
+    expect(errorOf({ sources: [aiven] }, {})).toBe('sources[0].token: environment variable AIVEN_TOKEN is not set');
+  });
+
+  it('reads JSON and YAML files, resolving paths against the file', async () => {
+    const json = join(dir, 'gw.json');
+    await writeFile(json, JSON.stringify({ sources: [aiven], history: { path: 'h.db' } }));
+    expect((await loadConfigFile(json, { env })).history.path).toBe(join(dir, 'h.db'));
+    const yaml = join(dir, 'gw.yaml');
+    await writeFile(yaml, 'listen:\n  port: 4100\nsources:\n  - name: a\n    kind: aiven\n    token: { env: AIVEN_TOKEN }\n');
+    expect((await loadConfigFile(yaml, { env })).listen.port).toBe(4100);
+    const broken = join(dir, 'broken.json');
+    await writeFile(broken, '{ "sources": [');
+    await expect(loadConfigFile(broken, { env })).rejects.toThrow(/is not valid JSON/);
+    await expect(loadConfigFile(join(dir, 'missing.json'), { env })).rejects.toThrow(/cannot read config file/);
+  });
+});
