@@ -47,6 +47,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const log = options.log ?? ((line: string) => console.log(line));
   const history = openHistoryStore(config.history.path);
   history.prune(config.history.retentionDays);
+  const pruning = setInterval(() => history.prune(config.history.retentionDays), 60 * 60 * 1000).unref();
   const pubsub = createGatewayPubSub();
   const poller = new PollerHub();
   const tracker = new OperationTracker({ pubsub, history });
@@ -126,6 +127,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      clearInterval(pruning);
       poller.close();
       await wsDisposable.dispose(); // completes graphql-ws subscriptions and closes their sockets
       for (const client of wsServer.clients) client.terminate();
