@@ -72,13 +72,17 @@ export async function startChild(script: string, env: Record<string, string>, na
 /** Child side: answers the parent's calls; `close` runs `onClose` and exits. */
 export function serveParent(handlers: Record<string, (message: Record<string, any>) => unknown>, onClose: () => Promise<void>): void {
   const send = (message: Record<string, unknown>) => process.send?.(message);
+  const builtin: Record<string, () => unknown> = {
+    // CPU time of this process so far (user + system), in microseconds.
+    cpu: () => ({ micros: process.cpuUsage().user + process.cpuUsage().system }),
+  };
   process.on('message', (message: Record<string, any>) => {
     void (async () => {
       if (message['type'] === 'close') {
         await onClose().catch(() => undefined);
         process.exit(0);
       }
-      const handler = handlers[message['type']];
+      const handler = handlers[message['type']] ?? builtin[message['type']];
       try {
         const result = handler ? await handler(message) : { error: `unknown call ${message['type']}` };
         send({ ...(result as Record<string, unknown>), reply: message['id'] });

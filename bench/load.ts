@@ -16,6 +16,8 @@ export interface LoadSpec {
   durationMs: number;
   /** Checks a response body (counted as an error when it returns false). Called on a sample only. */
   check?: (status: number, body: string) => boolean;
+  /** Called when the warm-up ends (e.g. to read CPU counters). */
+  onMeasureStart?: () => void;
 }
 
 export interface LoadResult {
@@ -40,6 +42,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const measureFrom = start + spec.warmupMs;
   const end = measureFrom + spec.durationMs;
   let checked = 0;
+  const startTimer = setTimeout(() => spec.onMeasureStart?.(), spec.warmupMs);
   const worker = async () => {
     while (Date.now() < end) {
       const t0 = performance.now();
@@ -61,6 +64,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     }
   };
   await Promise.all(Array.from({ length: spec.concurrency }, worker));
+  clearTimeout(startTimer);
   await agent.close();
   const seconds = spec.durationMs / 1000;
   return {

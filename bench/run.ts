@@ -10,7 +10,7 @@
  *      delay from the simulator's answer to the client's receipt.
  */
 import { randomBytes } from 'node:crypto';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { request } from 'undici';
 import { startChild, type Child } from './ipc.js';
 import { runLoad, type LoadResult } from './load.js';
@@ -68,13 +68,27 @@ async function upstreamAt(sim: Child, from: number, to: number): Promise<number[
   return (await sim.call<{ at: number[] }>('requests', { method: 'GET', prefix: SERVICES_PATH, from, to })).at;
 }
 
+/** CPU time (µs) of the simulator, the gateway and this client process. */
+async function cpuNow(pair: { sim: Child; gw: Child }): Promise<{ at: number; sim: number; gw: number; client: number }> {
+  const [sim, gw] = await Promise.all([pair.sim.call<{ micros: number }>('cpu'), pair.gw.call<{ micros: number }>('cpu')]);
+  const own = process.cpuUsage();
+  return { at: performance.now(), sim: sim.micros, gw: gw.micros, client: own.user + own.system };
+}
+type Cpu = Awaited<ReturnType<typeof cpuNow>>;
+/** Busy share of one core per process between two readings, e.g. "gateway 97%". */
+function cpuLine(a: Cpu, b: Cpu): string {
+  const wall = (b.at - a.at) * 1000;
+  const pct = (x: number) => `${fmt((100 * x) / wall, 0)}%`;
+  return `CPU (share of one core): gateway ${pct(b.gw - a.gw)}, simulator ${pct(b.sim - a.sim)}, client ${pct(b.client - a.client)}`;
+}
+
 function loadLine(name: string, r: LoadResult): string {
   return `${name.padEnd(34)} ${fmt(r.rps, 0).padStart(7)} req/s   p50 ${fmt(r.p50, 2).padStart(7)} ms   p90 ${fmt(r.p90, 2).padStart(7)} ms   p99 ${fmt(r.p99, 2).padStart(7)} ms   max ${fmt(r.max, 1).padStart(6)} ms   (${r.requests} requests, ${r.errors} errors)`;
 }
 
 // ------------------------------------------------------------------------------------------------
 log('backupgraph benchmark');
-log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${new Date().toISOString()}`);
+log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${new Date().toISOString()}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 log('processes: simulator (child) + gateway (child) + client (this process), all on 127.0.0.1');
 log();
 
@@ -88,7 +102,9 @@ log();
     const sample = await gql(url, SERVICES_QUERY, variables);
     if (sample.errors) throw new Error(`services query failed: ${JSON.stringify(sample.errors)}`);
     log(`query: services(source: "${SOURCE}", project: "${PROJECT}") { edges { node { name state nodes { name state phases { phase current max } } } } } → ${sample.data.services.edges.length} services`);
+    let cpuFrom: Promise<Cpu> | undefined;
     const viaGateway = await runLoad({
+      onMeasureStart: () => (cpuFrom = cpuNow(pair)),
       url,
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
@@ -98,8 +114,10 @@ log();
       durationMs: DURATION_MS,
       check: (_status, body) => !('errors' in JSON.parse(body)),
     });
+    const gatewayCpu = cpuLine(await cpuFrom!, await cpuNow(pair));
     const upstream = (await upstreamAt(pair.sim, viaGateway.from, viaGateway.to)).length;
     const direct = await runLoad({
+      onMeasureStart: () => (cpuFrom = cpuNow(pair)),
       url: `${pair.sim.ready['url']}${SERVICES_PATH}`,
       method: 'GET',
       headers: { authorization: `aivenv1 ${TOKEN}` },
@@ -108,9 +126,12 @@ log();
       durationMs: DURATION_MS,
       check: (_status, body) => Array.isArray(JSON.parse(body).services),
     });
+    const directCpu = cpuLine(await cpuFrom!, await cpuNow(pair));
     const lines = [
       loadLine('gateway  POST /graphql', viaGateway),
+      `   ${gatewayCpu}`,
       loadLine(`simulator GET ${SERVICES_PATH}`, direct),
+      `   ${directCpu}`,
       `upstream calls per gateway query: ${fmt(upstream / Math.max(1, viaGateway.requests), 2)} (${upstream} simulator GETs during the measured window)`,
       `overhead: throughput direct/gateway ${fmt(direct.rps / viaGateway.rps, 2)}x, p50 gateway/direct ${fmt(viaGateway.p50 / direct.p50, 2)}x, p99 gateway/direct ${fmt(viaGateway.p99 / direct.p99, 2)}x`,
     ];
@@ -166,8 +187,10 @@ for (const scenario of scenarios) {
 
     const eventsBefore = received.at.length;
     const from = Date.now();
+    const cpuFrom = await cpuNow(pair);
     await sleep(WINDOW_MS);
     const to = Date.now();
+    const windowCpu = cpuLine(cpuFrom, await cpuNow(pair));
     const eventsInWindow = received.at.length - eventsBefore;
     const during = (await pair.gw.call<{ memory: NodeJS.MemoryUsage }>('memory')).memory;
     const polls = await upstreamAt(pair.sim, from - 5 * POLL_MS, Date.now());
@@ -205,6 +228,7 @@ for (const scenario of scenarios) {
       `   events: ${eventsInWindow} received in the window from ${changes} distinct changes = ${fmt(eventsInWindow / Math.max(1, changes * scenario.count), 3)} deliveries per (change x subscription)${unmatched ? `, ${unmatched} unmatched` : ''}`,
       `   delay (simulator answer -> client receipt): p50 ${fmt(percentile(delays, 50), 1)} ms, p99 ${fmt(percentile(delays, 99), 1)} ms, max ${fmt(percentile(delays, 100), 1)} ms (${delays.length} events)`,
       `   gateway memory: RSS ${fmt(before.rss / 2 ** 20, 1)} -> ${fmt(during.rss / 2 ** 20, 1)} MiB = ${fmt(rssPer / 1024, 1)} KiB RSS per subscription; heapUsed ${fmt(before.heapUsed / 2 ** 20, 1)} -> ${fmt(during.heapUsed / 2 ** 20, 1)} MiB = ${fmt(heapPer / 1024, 1)} KiB heap per subscription`,
+      `   ${windowCpu} (measured window)`,
       `   setup: ${setupMs} ms until every subscription had its first event`,
     ];
     for (const line of lines.slice(1)) log(line);
