@@ -23,16 +23,16 @@ export function createAivenLoaders(registry: SourceRegistry): AivenLoaders {
   );
   const service = new DataLoader<readonly [string, string, string], Service, string>(
     async (keys) => {
-      const perProject = new Map<string, number>();
-      for (const [source, project] of keys) perProject.set(JSON.stringify([source, project]), (perProject.get(JSON.stringify([source, project])) ?? 0) + 1);
+      const projectKey = ([source, project]: readonly [string, string, string]) => JSON.stringify([source, project]);
+      const wanted = new Map<string, number>();
+      for (const key of keys) wanted.set(projectKey(key), (wanted.get(projectKey(key)) ?? 0) + 1);
       return Promise.all(
-        keys.map(async ([source, project, name]) => {
+        keys.map(async (key) => {
+          const [source, project, name] = key;
           try {
-            if (perProject.get(JSON.stringify([source, project])) === 1) return await aiven(source).getService(project, name);
-            const all = await projectServices.load([source, project]);
-            const found = all.find((s) => s.name === name);
-            if (!found) return await aiven(source).getService(project, name); // the upstream's own 404
-            return found;
+            if (wanted.get(projectKey(key)) === 1) return await aiven(source).getService(project, name);
+            const found = (await projectServices.load([source, project])).find((s) => s.name === name);
+            return found ?? (await aiven(source).getService(project, name)); // absent: the upstream's own 404
           } catch (error) {
             return toError(error);
           }

@@ -115,8 +115,10 @@ export class AivenSource implements SourceRuntime {
     return (await this.client.listServicePlans(project, serviceType, cloud, signal)).map((p) => mapServicePlan(p, cloud));
   }
 
+  /** Projects whose live feed is running are skipped: that loop already keeps the tracker current. */
   async refreshOperations(signal?: AbortSignal): Promise<void> {
-    await Promise.all((await this.projects(signal)).map((project) => this.listServices(project, signal)));
+    const stale = (await this.projects(signal)).filter((project) => this.live.poller.peek(this.projectFeed(project).key) === undefined);
+    await Promise.all(stale.map((project) => this.listServices(project, signal)));
   }
 
   async feeds(signal?: AbortSignal): Promise<LiveFeed[]> {
@@ -137,7 +139,8 @@ export class AivenSource implements SourceRuntime {
     const spec: PollSpec<AivenService[]> = {
       key: `aiven:${this.name}:${project}:services`,
       fetch: (signal) => this.client.listServices(project, signal),
-      isActive: (services) => services.some((s) => s.state !== 'RUNNING' && s.state !== 'POWEROFF' || (s.node_states ?? []).some((n) => n.state !== 'running')),
+      isActive: (services) =>
+        services.some((s) => (s.state !== 'RUNNING' && s.state !== 'POWEROFF') || (s.node_states ?? []).some((n) => n.state !== 'running')),
       activeMs: this.config.poll.activeMs,
       idleMs: this.config.poll.idleMs,
       onValue: (services) => this.observeProject(project, services),
