@@ -157,8 +157,9 @@ const scenarios: Scenario[] = [
 
 log(`== b. subscriptions to ONE operationUpdated(id) (pg-orders-2's NodeRestore, in basebackup); gateway poll activeMs ${POLL_MS} ms; measured window ${WINDOW_MS / 1000} s`);
 log('delay = client receipt time - arrival at the simulator of the poll request whose answer carried the change');
-log('        (the simulator answers synchronously in that tick; every event is matched to its poll by its content)');
-log('memory = gateway child process.memoryUsage() after a forced GC, before subscribing vs. with all subscriptions open');
+log('        (the simulator answers synchronously in that tick; each event is matched to its poll by its updatedAt,');
+log('        the gateway clock when that poll was observed: the last poll that reached the simulator before it)');
+log('memory = gateway child process.memoryUsage() after a forced GC: before subscribing, once all are subscribed, and after the window');
 for (const scenario of scenarios) {
   const pair = await startPair(ADVANCE_MS);
   let subs: Subscribers | undefined;
@@ -185,49 +186,67 @@ for (const scenario of scenarios) {
     if (received.errors.length) log(`   errors: ${received.errors.join(' | ').slice(0, 1000)}`);
     if (received.started < scenario.count) throw new Error(`only ${received.started} of ${scenario.count} subscriptions started`);
 
+    const established = (await pair.gw.call<{ memory: NodeJS.MemoryUsage }>('memory')).memory;
+    const cpuFrom = await cpuNow(pair);
     const eventsBefore = received.at.length;
     const from = Date.now();
-    const cpuFrom = await cpuNow(pair);
     await sleep(WINDOW_MS);
     const to = Date.now();
+    let eventsInWindow = received.at.length - eventsBefore;
+    while (eventsInWindow > 0 && received.at[eventsBefore + eventsInWindow - 1]! > to) eventsInWindow -= 1;
     const windowCpu = cpuLine(cpuFrom, await cpuNow(pair));
-    const eventsInWindow = received.at.length - eventsBefore;
     const during = (await pair.gw.call<{ memory: NodeJS.MemoryUsage }>('memory')).memory;
     const polls = await upstreamAt(pair.sim, from - 5 * POLL_MS, Date.now());
     const pollsInWindow = polls.filter((t) => t >= from && t <= to).length;
 
-    // Match every event received in the window to the poll that produced it: all copies of one change
-    // carry the same content; its poll is the last one that reached the simulator before the first copy.
-    const firstByKey = new Map<string, number>();
-    for (let i = eventsBefore; i < received.at.length; i++) {
-      const at = received.at[i]!;
-      if (at > to) break;
-      const key = received.key[i]!;
-      const first = firstByKey.get(key);
-      if (first === undefined || at < first) firstByKey.set(key, at);
-    }
-    const originOf = new Map<string, number>();
-    for (const [key, first] of firstByKey) {
-      let origin: number | undefined;
-      for (const t of polls) if (t <= first && (origin === undefined || t > origin)) origin = t;
-      if (origin !== undefined) originOf.set(key, origin);
-    }
+    // Match every event received in the window to the poll that produced it: its updatedAt is the
+    // gateway's clock when that poll's answer was observed, so the poll is the last one that reached
+    // the simulator at or before updatedAt (the next one starts about a poll interval later).
+    const sortedPolls = [...polls].sort((a, b) => a - b);
+    const originFor = (updated: number): number | undefined => {
+      let lo = 0;
+      let hi = sortedPolls.length - 1;
+      let found: number | undefined;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (sortedPolls[mid]! <= updated) {
+          found = sortedPolls[mid];
+          lo = mid + 1;
+        } else hi = mid - 1;
+      }
+      return found;
+    };
     const delays: number[] = [];
+    const upstreamLeg: number[] = [];
+    const fanoutLeg: number[] = [];
+    const changeKeys = new Set<string>();
+    const origins = new Set<number>();
     let unmatched = 0;
     for (let i = eventsBefore; i < eventsBefore + eventsInWindow; i++) {
-      const origin = originOf.get(received.key[i]!);
-      if (origin === undefined) unmatched += 1;
-      else delays.push(received.at[i]! - origin);
+      const updated = received.updated[i]!;
+      const origin = Number.isFinite(updated) ? originFor(updated) : undefined;
+      changeKeys.add(received.key[i]!);
+      if (origin === undefined) {
+        unmatched += 1;
+        continue;
+      }
+      origins.add(origin);
+      delays.push(received.at[i]! - origin);
+      upstreamLeg.push(updated - origin);
+      fanoutLeg.push(received.at[i]! - updated);
     }
-    const changes = firstByKey.size;
-    const rssPer = (during.rss - before.rss) / scenario.count;
-    const heapPer = (during.heapUsed - before.heapUsed) / scenario.count;
+    const changes = changeKeys.size;
+    const mib = (bytes: number) => fmt(bytes / 2 ** 20, 1);
+    const perSub = (a: number, b: number) => `${fmt((b - a) / scenario.count / 1024, 1)} KiB`;
     const lines = [
       `${scenario.label}: ${subs.describe}`,
       `   upstream: ${pollsInWindow} GET ${SERVICES_PATH} in ${fmt((to - from) / 1000, 1)} s = ${fmt(pollsInWindow / ((to - from) / POLL_MS), 2)} per ${POLL_MS} ms poll interval`,
       `   events: ${eventsInWindow} received in the window from ${changes} distinct changes = ${fmt(eventsInWindow / Math.max(1, changes * scenario.count), 3)} deliveries per (change x subscription)${unmatched ? `, ${unmatched} unmatched` : ''}`,
-      `   delay (simulator answer -> client receipt): p50 ${fmt(percentile(delays, 50), 1)} ms, p99 ${fmt(percentile(delays, 99), 1)} ms, max ${fmt(percentile(delays, 100), 1)} ms (${delays.length} events)`,
-      `   gateway memory: RSS ${fmt(before.rss / 2 ** 20, 1)} -> ${fmt(during.rss / 2 ** 20, 1)} MiB = ${fmt(rssPer / 1024, 1)} KiB RSS per subscription; heapUsed ${fmt(before.heapUsed / 2 ** 20, 1)} -> ${fmt(during.heapUsed / 2 ** 20, 1)} MiB = ${fmt(heapPer / 1024, 1)} KiB heap per subscription`,
+      `   delay (simulator answer -> client receipt): p50 ${fmt(percentile(delays, 50), 1)} ms, p99 ${fmt(percentile(delays, 99), 1)} ms, max ${fmt(percentile(delays, 100), 1)} ms (${delays.length} events from ${origins.size} polls)`,
+      `     of which poll request at the simulator -> gateway observed it (updatedAt): p50 ${fmt(percentile(upstreamLeg, 50), 1)} ms, max ${fmt(percentile(upstreamLeg, 100), 1)} ms; updatedAt -> client receipt: p50 ${fmt(percentile(fanoutLeg, 50), 1)} ms, p99 ${fmt(percentile(fanoutLeg, 99), 1)} ms`,
+      `   gateway memory (after GC): before subscribing RSS ${mib(before.rss)} MiB, heapUsed ${mib(before.heapUsed)} MiB`,
+      `     all subscribed (before the window): RSS ${mib(established.rss)} MiB = ${perSub(before.rss, established.rss)} RSS per subscription; heapUsed ${mib(established.heapUsed)} MiB = ${perSub(before.heapUsed, established.heapUsed)} heap per subscription`,
+      `     after the window (${changes} fan-outs later): RSS ${mib(during.rss)} MiB = ${perSub(before.rss, during.rss)} RSS per subscription; heapUsed ${mib(during.heapUsed)} MiB = ${perSub(before.heapUsed, during.heapUsed)}; heapTotal ${mib(during.heapTotal)} MiB; external ${mib(during.external)} MiB`,
       `   ${windowCpu} (measured window)`,
       `   setup: ${setupMs} ms until every subscription had its first event`,
     ];

@@ -11,6 +11,8 @@ export interface Received {
   at: number[];
   /** Content key per event (updatedAt + progress), same index as `at`. */
   key: string[];
+  /** The event's `updatedAt` (the gateway's clock when its poll observed the change), epoch ms; NaN if none. */
+  updated: number[];
   /** Subscriptions that got at least one event. */
   started: number;
   errors: string[];
@@ -32,13 +34,20 @@ export const OPERATION_UPDATED = `subscription Watch($id: ID!) {
   }
 }`;
 
+function record(received: Received, payload: any): void {
+  received.at.push(Date.now());
+  received.key.push(keyOf(payload));
+  const updatedAt = payload?.data?.operationUpdated?.updatedAt;
+  received.updated.push(typeof updatedAt === 'string' ? Date.parse(updatedAt) : Number.NaN);
+}
+
 function keyOf(payload: any): string {
   const op = payload?.data?.operationUpdated;
   return op ? `${op.updatedAt}|${op.status}|${op.progress?.done}|${op.progress?.percent}` : `error:${JSON.stringify(payload?.errors ?? payload)}`;
 }
 
 function newReceived(): Received {
-  return { at: [], key: [], started: 0, errors: [], completed: 0 };
+  return { at: [], key: [], updated: [], started: 0, errors: [], completed: 0 };
 }
 
 /** `count` graphql-ws subscriptions spread over `sockets` clients (one WebSocket each). */
@@ -57,8 +66,7 @@ export function subscribeWs(url: string, id: string, count: number, sockets: num
         { query: OPERATION_UPDATED, variables: { id } },
         {
           next: (payload) => {
-            received.at.push(Date.now());
-            received.key.push(keyOf(payload));
+            record(received, payload);
             if (first) {
               first = false;
               received.started += 1;
@@ -126,8 +134,7 @@ export function subscribeSse(url: string, id: string, count: number): Subscriber
             }
             if (data.length === 0) continue; // keep-alive comment
             const payload = JSON.parse(data.join('\n'));
-            received.at.push(Date.now());
-            received.key.push(keyOf(payload));
+            record(received, payload);
             if (first) {
               first = false;
               received.started += 1;

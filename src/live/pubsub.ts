@@ -8,6 +8,7 @@
  * - `operation` keyed by operation id → OperationEvent of that operation;
  * - `operations` → every OperationEvent.
  */
+import { setMaxListeners } from 'node:events';
 import { createPubSub, SlidingBuffer, type PubSub, type PubSubEventTarget } from 'graphql-yoga';
 import type { OperationEvent } from '../model/operation.js';
 
@@ -32,6 +33,8 @@ export interface GatewayPubSubOptions {
 
 export function createGatewayPubSub(options: GatewayPubSubOptions = {}): GatewayPubSub {
   const eventTarget: GatewayEventTarget = options.eventTarget ?? (new EventTarget() as GatewayEventTarget);
+  // Thousands of subscribers to one operation are normal here, not a leak.
+  if (eventTarget instanceof EventTarget) setMaxListeners(0, eventTarget);
   const capacity = Math.max(1, Math.floor(options.subscriberBuffer ?? 1024));
   const publisher = createPubSub<GatewayPubSubTopics>({ eventTarget });
   return {

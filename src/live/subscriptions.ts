@@ -43,11 +43,15 @@ export function watchOperation(ctx: GatewayContext, id: string): AsyncIterable<O
   return new Repeater<OperationSnapshot | Error>(async (push, stop) => {
     const abort = new AbortController();
     void stop.then(() => abort.abort());
-    let lastSent: string | undefined;
+    // The tracker publishes changes only, so the stream needs no comparison of its own (which would
+    // cost a serialisation per subscriber per event): just the known state first, then its events.
+    let sentAny = false;
+    let lastObservation: string | null = null;
     const send = async (snapshot: OperationSnapshot) => {
-      const key = stableStringify(snapshot);
-      if (key === lastSent) return;
-      lastSent = key;
+      // An event published between subscribing and reading the known state repeats that state.
+      if (sentAny && snapshot.updatedAt !== null && snapshot.updatedAt === lastObservation) return;
+      sentAny = true;
+      lastObservation = snapshot.updatedAt;
       await push(snapshot);
       if (isFinal(snapshot.status)) stop();
     };
@@ -66,6 +70,7 @@ export function watchOperation(ctx: GatewayContext, id: string): AsyncIterable<O
     holdFeeds([feed], abort.signal, sourceName, push, () => {
       if (sawValue) return;
       sawValue = true;
+      if (sentAny) return;
       // After the first successful poll the tracker knows every operation of the resource.
       const current = ctx.tracker.current(id) ?? ctx.history.get(id);
       if (current) void send(current);
