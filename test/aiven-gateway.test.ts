@@ -141,6 +141,17 @@ describe('Aiven through the gateway', () => {
     expect(world.sim.requests).toHaveLength(1);
   });
 
+  it('exposes the backups Aiven keeps for a service', async () => {
+    const result = await world.gql(`{ service(source: "aiven-test", project: "test-project", name: "mysql-grow") { serviceUri typeDescription databases backups { name at dataSizeBytes incremental cloud } } }`);
+    expect(result.errors).toBeUndefined();
+    expect(result.data.service.backups).toEqual([{ name: 'mysql-grow-full-1', at: '2024-12-31T00:00:00.000Z', dataSizeBytes: 2000, incremental: false, cloud: 'google-europe-west3' }]);
+    expect(result.data.service.typeDescription).toMatch(/MySQL/);
+    const raw = world.sim.getService('test-project', 'mysql-grow')!.service_uri as string;
+    const password = /:\/\/[^:]+:([^@]+)@/.exec(raw)![1]!;
+    expect(result.data.service.serviceUri).toBe(raw.replace(password, '[redacted]'));
+    expect(result.data.service.serviceUri).not.toContain(password);
+  });
+
   it('answers service(), null for an unknown name', async () => {
     const result = await world.gql(`{ a: service(source: "aiven-test", project: "test-project", name: "pg-off") { name state } b: service(source: "aiven-test", project: "test-project", name: "nope") { name } }`);
     expect(result.errors).toBeUndefined();
@@ -201,6 +212,22 @@ describe('Aiven through the gateway', () => {
     expect(duplicate.errors![0]!.message).toMatch(/already in use/);
     const shrink = await world.gql(`mutation { updateService(input: { source: "aiven-test", project: "test-project", name: "pg-restore", diskSpaceMb: 10 }) { name } }`);
     expect(shrink.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_REJECTED', upstreamStatus: 400 });
+  });
+});
+
+describe('project discovery', () => {
+  it('lists the projects the token sees when the config names none', async () => {
+    const world = await startWorld({ source: { projects: undefined } });
+    try {
+      world.sim.resetRequests();
+      const result = await world.gql(`{ services(source: "aiven-test") { edges { node { project name } } } }`);
+      expect(result.errors).toBeUndefined();
+      expect(new Set(result.data.services.edges.map((e: any) => e.node.project))).toEqual(new Set(['test-project']));
+      expect(world.sim.countRequests('GET', '/v1/project/other-project/service')).toBe(1); // discovered, and empty
+      expect(world.sim.countRequests('GET', '/v1/project/test-project/service')).toBe(1);
+    } finally {
+      await world.close();
+    }
   });
 });
 

@@ -115,7 +115,27 @@ export function watchOperations(ctx: GatewayContext, filter: OperationFilter | n
   });
 }
 
-export function watchService(ctx: GatewayContext, source: AivenSource, project: string, name: string): AsyncIterable<Service | Error> {
+/**
+ * Every watcher of a project feed receives the same listing object per poll, so the mapping and
+ * the change key of each service are computed once per poll, not once per subscriber.
+ */
+const mappedListings = new WeakMap<object, Map<string, { service: Service; key: string }>>();
+
+function mappedListing(sourceName: string, project: string, listing: AivenService[]): Map<string, { service: Service; key: string }> {
+  let mapped = mappedListings.get(listing);
+  if (!mapped) {
+    mapped = new Map(
+      listing.map((raw) => {
+        const service = mapService(sourceName, project, raw);
+        return [raw.service_name, { service, key: stableStringify(service) }];
+      }),
+    );
+    mappedListings.set(listing, mapped);
+  }
+  return mapped;
+}
+
+export function watchService(source: AivenSource, project: string, name: string): AsyncIterable<Service | Error> {
   const feed = source.projectFeed(project);
   return new Repeater<Service | Error>(async (push, stop) => {
     const abort = new AbortController();
@@ -123,19 +143,17 @@ export function watchService(ctx: GatewayContext, source: AivenSource, project: 
     let lastSent: string | undefined;
     let missingReported = false;
     holdFeeds([feed], abort.signal, source.name, push, (value) => {
-      const raw = (value as AivenService[]).find((s) => s.service_name === name);
-      if (!raw) {
+      const entry = mappedListing(source.name, project, value as AivenService[]).get(name);
+      if (!entry) {
         if (!missingReported) void push(new GatewayError('NOT_FOUND', `Service ${name} does not exist in project ${project}`, { source: source.name }));
         missingReported = true;
         lastSent = undefined;
         return;
       }
       missingReported = false;
-      const service = mapService(source.name, project, raw);
-      const key = stableStringify(service);
-      if (key === lastSent) return;
-      lastSent = key;
-      void push(service);
+      if (entry.key === lastSent) return;
+      lastSent = entry.key;
+      void push(entry.service);
     });
     await stop;
   });

@@ -1,4 +1,5 @@
 import { badInput } from '../errors.js';
+import { redact } from '../sources/redact.js';
 import { watchService } from '../live/subscriptions.js';
 import { decodeGlobalId, encodeGlobalId } from '../model/ids.js';
 import type { OperationSnapshot } from '../model/operation.js';
@@ -13,6 +14,7 @@ import {
   type RestorePhase,
   type Service,
   type ServiceNode,
+  type ServiceBackup,
   type ServicePlanModel,
   type ServiceTypeModel,
 } from '../sources/aiven/map.js';
@@ -83,6 +85,22 @@ const MaintenanceWindowRef = builder.objectRef<NonNullable<Service['maintenance'
   }),
 });
 
+const ServiceBackupRef = builder.objectRef<ServiceBackup>('ServiceBackup').implement({
+  description: 'A backup Aiven keeps for the service (BackupOut): the chain a node restore replays.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    at: t.field({ type: 'DateTime', nullable: true, resolve: (b) => b.at }),
+    dataSizeBytes: t.exposeFloat('dataSizeBytes', { nullable: true }),
+    incremental: t.exposeBoolean('incremental', { nullable: true }),
+    storageLocation: t.exposeString('storageLocation', { nullable: true }),
+    cloud: t.exposeString('cloud', { nullable: true }),
+    region: t.exposeString('region', { nullable: true }),
+    paused: t.exposeBoolean('paused', { nullable: true }),
+    pauseReason: t.exposeString('pauseReason', { nullable: true }),
+    tieredStorageDataSizeBytes: t.exposeFloat('tieredStorageDataSizeBytes', { nullable: true }),
+  }),
+});
+
 export const ServiceRef = builder.objectRef<Service>('Service');
 export const ServiceNodeRef = builder.objectRef<ServiceNode>('ServiceNode');
 export const NodeRestoreRef = builder.objectRef<OperationSnapshot>('NodeRestore');
@@ -115,6 +133,16 @@ builder.node(ServiceRef, {
     maintenance: t.field({ type: MaintenanceWindowRef, nullable: true, resolve: (s) => s.maintenance }),
     projectVpcId: t.exposeString('projectVpcId', { nullable: true }),
     userConfig: t.field({ type: 'JSON', nullable: true, resolve: (s) => s.userConfig }),
+    serviceUri: t.string({
+      nullable: true,
+      description: 'Connection URI with its password redacted (operator access to secrets is not implemented yet).',
+      resolve: (s) => (s.serviceUri === null ? null : redact(s.serviceUri)),
+    }),
+    typeDescription: t.exposeString('typeDescription', { nullable: true }),
+    isClusterPlan: t.exposeBoolean('isClusterPlan', { nullable: true }),
+    tags: t.field({ type: 'JSON', nullable: true, description: 'Key/value tags.', resolve: (s) => s.tags }),
+    databases: t.exposeStringList('databases'),
+    backups: t.field({ type: [ServiceBackupRef], description: 'Backups Aiven keeps for this service, newest last as Aiven lists them.', resolve: (s) => s.backups }),
     nodes: t.field({ type: [ServiceNodeRef], resolve: (s) => s.nodes }),
     restoring: t.boolean({
       description: 'Whether any node is restoring now.',
@@ -386,7 +414,7 @@ builder.subscriptionField('serviceUpdated', (t) =>
     type: ServiceRef,
     description: 'The service at once, then on every change (nodes, phases, state), from the shared project poller.',
     args: { source: t.arg.string({ required: true }), project: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
-    subscribe: (_, args, ctx) => watchService(ctx, aiven(ctx, args.source), args.project, args.name),
+    subscribe: (_, args, ctx) => watchService(aiven(ctx, args.source), args.project, args.name),
     resolve: (payload: Service | Error) => {
       if (payload instanceof Error) throw payload;
       return payload;

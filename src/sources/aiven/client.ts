@@ -44,7 +44,27 @@ export interface AivenService {
   node_states?: AivenNodeState[] | null;
   maintenance?: { dow?: string; time?: string } | null;
   project_vpc_id?: string | null;
+  service_type_description?: string | null;
+  backups?: AivenBackup[] | null;
+  tags?: Record<string, string> | null;
+  databases?: string[] | null;
+  is_cluster_plan?: boolean | null;
+  group_list?: string[] | null;
   [key: string]: unknown;
+}
+
+/** BackupOut: one backup of a service (the chain a restore replays). */
+export interface AivenBackup {
+  backup_name: string;
+  backup_time: string;
+  data_size: number;
+  incremental?: boolean | null;
+  storage_location?: string | null;
+  cloud?: string;
+  region?: string | null;
+  paused?: boolean | null;
+  pause_reason?: string | null;
+  tiered_storage_data_size?: number | null;
 }
 
 export interface AivenServiceType {

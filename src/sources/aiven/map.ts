@@ -1,6 +1,6 @@
 import { globalId } from '../../model/ids.js';
 import { EMPTY_PROGRESS, type OperationSnapshot, type OperationStatus, type Progress } from '../../model/operation.js';
-import type { AivenNodeState, AivenProgressUpdate, AivenService, AivenServicePlan, AivenServiceType } from './client.js';
+import type { AivenBackup, AivenNodeState, AivenProgressUpdate, AivenService, AivenServicePlan, AivenServiceType } from './client.js';
 
 /** Aiven wire objects → the gateway's model. Pure: no I/O, no clock (callers pass `now`). */
 
@@ -73,7 +73,40 @@ export interface Service {
   maintenance: { dow: string | null; time: string | null } | null;
   projectVpcId: string | null;
   userConfig: Record<string, unknown> | null;
+  typeDescription: string | null;
+  isClusterPlan: boolean | null;
+  tags: Record<string, string> | null;
+  databases: string[];
+  backups: ServiceBackup[];
   nodes: ServiceNode[];
+}
+
+export interface ServiceBackup {
+  name: string;
+  at: string | null;
+  dataSizeBytes: number | null;
+  incremental: boolean | null;
+  storageLocation: string | null;
+  cloud: string | null;
+  region: string | null;
+  paused: boolean | null;
+  pauseReason: string | null;
+  tieredStorageDataSizeBytes: number | null;
+}
+
+export function mapBackup(raw: AivenBackup): ServiceBackup {
+  return {
+    name: raw.backup_name,
+    at: isoOrNull(raw.backup_time),
+    dataSizeBytes: num(raw.data_size),
+    incremental: typeof raw.incremental === 'boolean' ? raw.incremental : null,
+    storageLocation: str(raw.storage_location),
+    cloud: str(raw.cloud),
+    region: str(raw.region),
+    paused: typeof raw.paused === 'boolean' ? raw.paused : null,
+    pauseReason: str(raw.pause_reason),
+    tieredStorageDataSizeBytes: num(raw.tiered_storage_data_size),
+  };
 }
 
 /** What a NodeRestore operation carries as its vendor detail. */
@@ -189,6 +222,11 @@ export function mapService(source: string, project: string, raw: AivenService): 
     maintenance: raw.maintenance ? { dow: str(raw.maintenance.dow), time: str(raw.maintenance.time) } : null,
     projectVpcId: str(raw.project_vpc_id),
     userConfig: raw.user_config && typeof raw.user_config === 'object' ? raw.user_config : null,
+    typeDescription: str(raw.service_type_description),
+    isClusterPlan: typeof raw.is_cluster_plan === 'boolean' ? raw.is_cluster_plan : null,
+    tags: raw.tags && typeof raw.tags === 'object' ? raw.tags : null,
+    databases: Array.isArray(raw.databases) ? raw.databases.filter((d): d is string => typeof d === 'string') : [],
+    backups: (Array.isArray(raw.backups) ? raw.backups : []).map(mapBackup),
     nodes: (raw.node_states ?? []).map((n) => mapNode(source, project, raw.service_name, n)),
   };
 }

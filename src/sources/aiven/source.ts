@@ -34,6 +34,8 @@ export class AivenSource implements SourceRuntime {
   private readonly config: AivenSourceConfig;
   private readonly live: LiveServices;
   private discovered: Promise<string[]> | undefined;
+  /** Concurrent list calls for the same project share one upstream request. */
+  private readonly listing = new Map<string, Promise<AivenService[]>>();
 
   constructor(config: AivenSourceConfig, live: LiveServices) {
     this.config = config;
@@ -69,7 +71,13 @@ export class AivenSource implements SourceRuntime {
 
   /** Every service of a project with nodes and phases, in one upstream call; feeds the tracker. */
   async listServices(project: string, signal?: AbortSignal): Promise<Service[]> {
-    const raw = await this.client.listServices(project, signal);
+    let pending = this.listing.get(project);
+    if (!pending) {
+      // Not tied to one caller's signal: others may be waiting on the same request.
+      pending = this.client.listServices(project).finally(() => this.listing.delete(project));
+      this.listing.set(project, pending);
+    }
+    const raw = await (signal ? abortable(pending, signal) : pending);
     return this.observeProject(project, raw);
   }
 
@@ -194,6 +202,15 @@ export class AivenSource implements SourceRuntime {
     const startedAt = previous && !isFinal(previous.status) ? previous.startedAt : now;
     return { ...snapshot, startedAt };
   }
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 export function isAivenSource(source: SourceRuntime): source is AivenSource {
