@@ -13,6 +13,7 @@ import { createGatewayPubSub } from './live/pubsub.js';
 import { OperationTracker } from './live/tracker.js';
 import { maskError } from './plugins/mask-errors.js';
 import { useReadiness } from './plugins/use-readiness.js';
+import { startHeartbeat } from './plugins/ws-heartbeat.js';
 import { schema } from './schema/index.js';
 import { AivenSource } from './sources/aiven/source.js';
 import { SourceRegistry } from './sources/registry.js';
@@ -34,6 +35,8 @@ export interface GatewayOptions {
   log?: (line: string) => void;
   /** GraphiQL's initial query. */
   defaultQuery?: string;
+  /** How often WebSocket clients are pinged; one missed pong ends the connection (default 30 s). */
+  heartbeatMs?: number;
 }
 
 function createSource(config: SourceConfig, services: Pick<GatewayServices, 'poller' | 'tracker'>): SourceRuntime {
@@ -102,6 +105,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     wsServer,
   );
 
+  const stopHeartbeat = startHeartbeat(wsServer, options.heartbeatMs ?? 30_000);
+
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(config.listen.port, config.listen.host, () => {
@@ -128,6 +133,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const close = () =>
     (closing ??= (async () => {
       clearInterval(pruning);
+      stopHeartbeat();
       poller.close();
       await wsDisposable.dispose(); // completes graphql-ws subscriptions and closes their sockets
       for (const client of wsServer.clients) client.terminate();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { AivenSourceConfig, GatewayConfig } from '../../src/config.js';
-import { createGateway, type Gateway } from '../../src/server.js';
+import { createGateway, type Gateway, type GatewayOptions } from '../../src/server.js';
 import { testScenario, type AivenScenario } from '../../src/sources/aiven/scenarios.js';
 import { startAivenSimulator, type AivenSimulator } from '../../src/sources/aiven/simulator.js';
 
@@ -39,6 +39,7 @@ export interface WorldOptions {
   source?: Partial<Omit<AivenSourceConfig, 'token'>>;
   /** Extra sources (e.g. one pointing at a dead port, or at the simulator with a wrong token). */
   extraSources?: (simUrl: string) => AivenSourceConfig[];
+  gateway?: GatewayOptions;
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
@@ -63,7 +64,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     history: { path: join(dir, 'history.db'), retentionDays: 30 },
   };
   const quiet = () => undefined;
-  let gateway = await ready(await createGateway(config, { log: quiet }));
+  let gateway = await ready(await createGateway(config, { log: quiet, ...options.gateway }));
   const clients: Client[] = [];
 
   const world: World = {
@@ -88,7 +89,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     },
     async restartGateway() {
       await gateway.close();
-      gateway = await ready(await createGateway(config, { log: quiet }));
+      gateway = await ready(await createGateway(config, { log: quiet, ...options.gateway }));
     },
     async close() {
       await Promise.allSettled(clients.map((c) => c.dispose()));
