@@ -20,5 +20,13 @@ export interface GatewayContext extends GatewayServices {
 }
 
 export function createContext(services: GatewayServices): GatewayContext {
-  return { ...services, loaders: { aiven: createAivenLoaders(services.registry) } };
+  return { ...services, loaders: createLoaders(services) };
+}
+
+/**
+ * Loaders cache for the life of a context. A subscription keeps one context for all its events,
+ * so each event starts with fresh loaders (see eventPayload) instead of yesterday's answers.
+ */
+export function createLoaders(services: GatewayServices): GatewayContext['loaders'] {
+  return { aiven: createAivenLoaders(services.registry) };
 }

@@ -13,6 +13,7 @@ import { createGatewayPubSub } from './live/pubsub.js';
 import { OperationTracker } from './live/tracker.js';
 import { maskError } from './plugins/mask-errors.js';
 import { useReadiness } from './plugins/use-readiness.js';
+import { useSharedSubscriptions } from './plugins/use-shared-subscriptions.js';
 import { startHeartbeat } from './plugins/ws-heartbeat.js';
 import { schema } from './schema/index.js';
 import { AivenSource } from './sources/aiven/source.js';
@@ -70,7 +71,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       ...(options.defaultQuery ? { defaultQuery: options.defaultQuery } : {}),
     },
     renderGraphiQL,
-    plugins: [useReadiness(registry)],
+    plugins: [useReadiness(registry), useSharedSubscriptions()],
     logging: 'warn',
   });
 

@@ -17,11 +17,16 @@ describe('live subscriptions over graphql-ws and SSE', () => {
     await world.close();
   });
 
-  it('shares one upstream call per interval among 25 subscribers, and stops after the last leaves', async () => {
+  it('shares one upstream call per interval among 35 subscribers of three kinds, and stops after the last leaves', async () => {
     const client = world.ws();
-    const subs = Array.from({ length: 25 }, () => collect(client, OPERATION_UPDATED, { id: RESTORE_ID }));
-    await Promise.all(subs.map((s) => s.next((e) => e.data?.operationUpdated?.status === 'PENDING')));
-    expect(world.gateway.services.poller.activeKeys()).toEqual([{ key: 'aiven:aiven-test:test-project:services', watchers: 25 }]);
+    const restores = Array.from({ length: 25 }, () => collect(client, OPERATION_UPDATED, { id: RESTORE_ID }));
+    const services = Array.from({ length: 5 }, () => collect(client, `subscription { serviceUpdated(source: "aiven-test", project: "test-project", name: "pg-restore") { state } }`));
+    const fleets = Array.from({ length: 5 }, () => collect(client, `subscription { operationsChanged { change } }`));
+    const subs = [...restores, ...services, ...fleets];
+    await Promise.all(restores.map((s) => s.next((e) => e.data?.operationUpdated?.status === 'PENDING')));
+    await Promise.all([...services, ...fleets].map((s) => s.next((e) => Boolean(e.data))));
+    // Identical state subscriptions share one execution (one lease); operationsChanged streams do not.
+    expect(world.gateway.services.poller.activeKeys()).toEqual([{ key: 'aiven:aiven-test:test-project:services', watchers: 1 + 1 + 5 }]);
 
     world.sim.resetRequests();
     const started = Date.now();
@@ -106,6 +111,24 @@ describe('live subscriptions over graphql-ws and SSE', () => {
     const replay = collect(world.ws(), OPERATION_UPDATED, { id: RESTORE_ID });
     await replay.done;
     expect(replay.events.map((e) => e.data?.operationUpdated?.status)).toEqual(['SUCCEEDED']);
+  });
+
+  it('keeps shared subscribers independent: one leaving does not end the others, and all get the final state', async () => {
+    const client = world.ws();
+    const [a, b, c] = [0, 1, 2].map(() => collect(client, OPERATION_UPDATED, { id: RESTORE_ID }));
+    await Promise.all([a, b, c].map((s) => s!.next((e) => e.data?.operationUpdated?.status === 'PENDING')));
+    a!.stop();
+    world.sim.advance(1_500);
+    await Promise.all([b, c].map((s) => s!.next((e) => e.data?.operationUpdated?.status === 'RUNNING')));
+    expect(a!.events.some((e) => e.data?.operationUpdated?.status === 'RUNNING')).toBe(false);
+    for (let t = 0; t < 9; t++) {
+      world.sim.advance(1_000);
+      await sleep(150);
+    }
+    await Promise.all([b!.done, c!.done]);
+    for (const s of [b!, c!]) expect(s.events.at(-1)!.data!.operationUpdated.status).toBe('SUCCEEDED');
+    expect(b!.events.map((e) => e.data?.operationUpdated?.status)).toEqual(c!.events.map((e) => e.data?.operationUpdated?.status));
+    await eventually(() => world.gateway.services.poller.activeKeys().length === 0, 5_000, 'the lease to be released');
   });
 
   it('streams STARTED, PROGRESSED and FINISHED events for the whole fleet with operationsChanged', async () => {

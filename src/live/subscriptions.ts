@@ -1,5 +1,5 @@
 import { Repeater } from 'graphql-yoga';
-import type { GatewayContext } from '../context.js';
+import { createLoaders, type GatewayContext } from '../context.js';
 import { GatewayError, isGatewayError } from '../errors.js';
 import { decodeGlobalId } from '../model/ids.js';
 import { isFinal, matchesFilter, type OperationEvent, type OperationFilter, type OperationSnapshot } from '../model/operation.js';
@@ -16,6 +16,16 @@ import { stableStringify } from './poller.js';
  * delivered as Error payloads (the field resolver turns them into a GraphQL error for that event)
  * and the stream goes on.
  */
+
+/**
+ * The resolver side of every subscription field: an Error payload becomes that event's GraphQL
+ * error (the stream goes on); a value is resolved with fresh per-event loaders.
+ */
+export function eventPayload<T>(payload: T | Error, ctx: GatewayContext): T {
+  if (payload instanceof Error) throw payload;
+  ctx.loaders = createLoaders(ctx);
+  return payload;
+}
 
 function asError(error: unknown, source: string): GatewayError {
   return isGatewayError(error) ? error : new GatewayError('UPSTREAM_UNAVAILABLE', 'live update failed', { source, cause: error });

@@ -1,6 +1,6 @@
 import { badInput } from '../errors.js';
 import { redact } from '../sources/redact.js';
-import { watchService } from '../live/subscriptions.js';
+import { eventPayload, watchService } from '../live/subscriptions.js';
 import { decodeGlobalId, encodeGlobalId } from '../model/ids.js';
 import type { OperationSnapshot } from '../model/operation.js';
 import type { UpdateServiceBody } from '../sources/aiven/client.js';
@@ -415,9 +415,6 @@ builder.subscriptionField('serviceUpdated', (t) =>
     description: 'The service at once, then on every change (nodes, phases, state), from the shared project poller.',
     args: { source: t.arg.string({ required: true }), project: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
     subscribe: (_, args, ctx) => watchService(aiven(ctx, args.source), args.project, args.name),
-    resolve: (payload: Service | Error) => {
-      if (payload instanceof Error) throw payload;
-      return payload;
-    },
+    resolve: (payload: Service | Error, _, ctx) => eventPayload(payload, ctx),
   }),
 );

@@ -1,5 +1,5 @@
 import { badInput, isGatewayError } from '../errors.js';
-import { watchOperation, watchOperations } from '../live/subscriptions.js';
+import { eventPayload, watchOperation, watchOperations } from '../live/subscriptions.js';
 import { decodeGlobalId } from '../model/ids.js';
 import {
   OPERATION_CHANGES,
@@ -153,19 +153,13 @@ function badPagination(message: string) {
   return badInput(message, { argument: 'first' });
 }
 
-/** Payloads of live streams: a value, or an error event delivered without ending the stream. */
-function unwrap<T>(payload: T | Error): T {
-  if (payload instanceof Error) throw payload;
-  return payload;
-}
-
 builder.subscriptionFields((t) => ({
   operationUpdated: t.field({
     type: OperationRef,
     description: 'The current state at once, then every change; completes after the final state.',
     args: { id: t.arg.id({ required: true }) },
     subscribe: (_, args, ctx) => watchOperation(ctx, String(args.id)),
-    resolve: (payload: OperationSnapshot | Error) => unwrap(payload),
+    resolve: (payload: OperationSnapshot | Error, _, ctx) => eventPayload(payload, ctx),
   }),
   operationsChanged: t.field({
     type: OperationEventRef,
@@ -173,6 +167,6 @@ builder.subscriptionFields((t) => ({
       'An event per start, progress change and finish of any matching operation; the operations in flight come first as STARTED. With active: true, FINISHED events of those operations are still delivered.',
     args: { filter: t.arg({ type: OperationFilterInput }) },
     subscribe: (_, args, ctx) => watchOperations(ctx, args.filter as OperationFilter | null | undefined),
-    resolve: (payload: OperationEvent | Error) => unwrap(payload),
+    resolve: (payload: OperationEvent | Error, _, ctx) => eventPayload(payload, ctx),
   }),
 }));

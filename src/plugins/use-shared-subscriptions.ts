@@ -1,0 +1,105 @@
+import { getOperationAST, Kind, print, type ExecutionResult } from 'graphql';
+import { Repeater, SlidingBuffer, type Plugin } from 'graphql-yoga';
+import { stableStringify } from '../live/poller.js';
+
+/**
+ * Identical state subscriptions share one execution. Thousands of clients watching the same
+ * operation would otherwise each run the same GraphQL execution on every change; here the first
+ * one's stream is executed once per event and its results are fanned out, on every transport
+ * (the plugin wraps envelop's subscribe, which graphql-ws and SSE both go through).
+ *
+ * Only fields whose stream is "the current state, then each new state" are shared, because a late
+ * joiner can then be given the last result as its first event. Event streams such as
+ * operationsChanged start differently for each subscriber and are not shared.
+ *
+ * The shared execution runs with the first subscriber's context: that is sound while contexts
+ * carry no per-caller rights. (Once operator roles exist, the role must join the key.)
+ */
+const STATE_FIELDS = new Set(['operationUpdated', 'serviceUpdated']);
+
+/** Latest results kept for a slow subscriber: a state stream only needs the newest (the final one last). */
+const SUBSCRIBER_BUFFER = 16;
+
+interface SharedExecution {
+  subscribers: Set<(result: ExecutionResult) => unknown>;
+  closers: Set<() => void>;
+  last: ExecutionResult | undefined;
+  done: boolean;
+  iterator: AsyncIterator<ExecutionResult>;
+}
+
+interface Entry {
+  ready: Promise<SharedExecution | ExecutionResult>;
+}
+
+export function useSharedSubscriptions(): Plugin {
+  const entries = new Map<string, Entry>();
+  const forget = (key: string, entry: Entry) => {
+    if (entries.get(key) === entry) entries.delete(key);
+  };
+
+  async function start(key: string, entry: Entry, subscribe: () => Promise<unknown>): Promise<SharedExecution | ExecutionResult> {
+    const result = await subscribe();
+    if (!isAsyncIterable(result)) {
+      forget(key, entry); // refused (bad input): nothing to share
+      return result as ExecutionResult;
+    }
+    const execution: SharedExecution = { subscribers: new Set(), closers: new Set(), last: undefined, done: false, iterator: result[Symbol.asyncIterator]() };
+    void (async () => {
+      try {
+        for (;;) {
+          const next = await execution.iterator.next();
+          if (next.done) break;
+          execution.last = next.value;
+          for (const push of execution.subscribers) void push(next.value);
+        }
+      } catch {
+        // the source stream failed: end every subscriber's stream below
+      } finally {
+        execution.done = true;
+        forget(key, entry);
+        for (const close of execution.closers) close();
+      }
+    })();
+    return execution;
+  }
+
+  return {
+    onSubscribe({ args, subscribeFn, setSubscribeFn }) {
+      const operation = getOperationAST(args.document, args.operationName);
+      const [field, ...more] = operation?.selectionSet.selections ?? [];
+      if (operation?.operation !== 'subscription' || more.length > 0 || field?.kind !== Kind.FIELD || !STATE_FIELDS.has(field.name.value)) return;
+      const key = `${args.operationName ?? ''}\u0000${stableStringify(args.variableValues ?? {})}\u0000${print(args.document)}`;
+      setSubscribeFn((async (subscribeArgs: Parameters<typeof subscribeFn>[0]) => {
+        let entry = entries.get(key);
+        if (!entry) {
+          const created: Entry = { ready: undefined as never };
+          created.ready = start(key, created, async () => subscribeFn(subscribeArgs));
+          entries.set(key, created);
+          entry = created;
+        }
+        const execution = await entry.ready;
+        if (!('subscribers' in execution)) return execution;
+        const joined = entry;
+        return new Repeater<ExecutionResult>(async (push, stop) => {
+          // Joined and given the last result in one synchronous step, so no result falls in between.
+          execution.subscribers.add(push);
+          execution.closers.add(stop);
+          if (execution.last) void push(execution.last);
+          if (execution.done) stop();
+          await stop;
+          execution.subscribers.delete(push);
+          execution.closers.delete(stop);
+          if (execution.subscribers.size === 0 && !execution.done) {
+            forget(key, joined);
+            void execution.iterator.return?.();
+          }
+        }, new SlidingBuffer(SUBSCRIBER_BUFFER));
+      }) as typeof subscribeFn);
+    },
+  };
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<ExecutionResult> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
