@@ -215,6 +215,24 @@ describe('Aiven through the gateway', () => {
   });
 });
 
+describe('request coalescing', () => {
+  it('lets concurrent queries for one project share the upstream call in flight', async () => {
+    const world = await startWorld();
+    try {
+      world.sim.resetRequests();
+      world.sim.fail({ kind: 'hang', ms: 400 }, { count: 1 }); // keeps the first call on the wire
+      const query = `{ services(source: "aiven-test", project: "test-project") { edges { node { name } } } }`;
+      const first = world.gql(query);
+      await new Promise((r) => setTimeout(r, 100));
+      const results = await Promise.all([first, ...Array.from({ length: 5 }, () => world.gql(query))]);
+      for (const result of results) expect(result.data.services.edges).toHaveLength(5);
+      expect(world.sim.countRequests('GET', '/v1/project/test-project/service')).toBe(1);
+    } finally {
+      await world.close();
+    }
+  });
+});
+
 describe('project discovery', () => {
   it('lists the projects the token sees when the config names none', async () => {
     const world = await startWorld({ source: { projects: undefined } });
