@@ -70,9 +70,6 @@ export function isGatewayError(error: unknown): error is GatewayError {
   return error instanceof GatewayError;
 }
 
-export function notFound(message: string, source?: string): GatewayError {
-  return new GatewayError('NOT_FOUND', message, { source });
-}
 
 export function badInput(message: string, details?: Record<string, unknown>): GatewayError {
   return new GatewayError('BAD_USER_INPUT', message, { details });

@@ -154,6 +154,7 @@ describe('errors from upstreams and from callers', () => {
     world.sim.resetRequests();
     const cases = await Promise.all([
       world.gql(`{ services(source: "nope") { edges { cursor } } }`),
+      world.gql(`{ operations(filter: { sources: ["nope"] }) { edges { cursor } } }`),
       world.gql(`mutation { createService(input: { source: "aiven-test", project: "test-project", name: "Bad_Name", type: "pg", plan: "x" }) { name } }`),
       world.gql(`mutation { updateService(input: { source: "aiven-test", project: "test-project", name: "pg-off" }) { name } }`),
       world.gql(`mutation { updateService(input: { source: "aiven-test", project: "test-project", name: "pg-off", maintenance: { dow: "someday", time: "25:00" } }) { name } }`),

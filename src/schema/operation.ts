@@ -94,6 +94,7 @@ builder.queryFields((t) => ({
         const first = args.first ?? 50;
         if (first < 0 || first > MAX_PAGE) throw badPagination(`first must be between 0 and ${MAX_PAGE}`);
         const filter = args.filter as OperationFilter | null | undefined;
+        for (const name of filter?.sources ?? []) ctx.registry.get(name); // an unknown name is a BAD_USER_INPUT
         const wanted = ctx.registry.all().filter((s) => !filter?.sources?.length || filter.sources.includes(s.name));
         const refreshed = await Promise.allSettled(wanted.map((s) => s.refreshOperations()));
         const sourceErrors = refreshed.flatMap((r, i) =>

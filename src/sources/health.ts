@@ -23,15 +23,12 @@ export class HealthTracker {
   private lastSuccess: number | null = null;
   private lastFailure: { at: number; message: string } | null = null;
   private latency: number | null = null;
-  private readonly listeners = new Set<(health: HealthSnapshot) => void>();
 
   success(latencyMs: number): void {
-    const changed = this.consecutiveFailures > 0 || this.lastSuccess === null;
     this.consecutiveFailures = 0;
     this.lastSuccess = Date.now();
     // Smoothed so that one slow call does not make the figure jump.
     this.latency = this.latency === null ? latencyMs : this.latency * 0.8 + latencyMs * 0.2;
-    if (changed) this.emit();
   }
 
   failure(error: unknown, latencyMs?: number): void {
@@ -39,7 +36,6 @@ export class HealthTracker {
     const message = isGatewayError(error) ? error.message : 'upstream call failed';
     this.lastFailure = { at: Date.now(), message };
     if (latencyMs !== undefined && this.latency === null) this.latency = latencyMs;
-    this.emit();
   }
 
   snapshot(): HealthSnapshot {
@@ -53,15 +49,5 @@ export class HealthTracker {
       latencyMs: this.latency === null ? null : Math.round(this.latency * 10) / 10,
       checked: this.lastSuccess !== null || this.lastFailure !== null,
     };
-  }
-
-  onChange(listener: (health: HealthSnapshot) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  private emit(): void {
-    const snapshot = this.snapshot();
-    for (const listener of this.listeners) listener(snapshot);
   }
 }

@@ -78,7 +78,10 @@ export class HttpClient {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     const url = new URL(options.baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, '');
-    this.secrets = Object.values(options.headers ?? {}).flatMap((v) => [v, ...v.split(/\s+/)]).filter((s) => s.length >= 6);
+    // A header value and its credential part (the word after a scheme such as "aivenv1").
+    this.secrets = Object.values(options.headers ?? {})
+      .flatMap((value) => [value, value.split(/\s+/).at(-1) ?? ''])
+      .filter((secret) => secret.length >= 6);
     if (url.password) this.secrets.push(url.password);
     this.pool = new Pool(url.origin, {
       connections: options.connections ?? 16,
