@@ -41,6 +41,7 @@ describe('configuration', () => {
     expect(errorOf({ sources: [] })).toMatch(/^sources: .*at least one source/);
     expect(errorOf({ sources: [{ ...aiven, kind: 'oracle' }] })).toMatch(/^sources\[0\]\.kind: /);
     expect(errorOf({ sources: [{ ...aiven, kind: 'docspace' }] })).toMatch(/not supported by this version yet/);
+    expect(errorOf({ sources: [aiven], pubsub: { redis: { env: 'REDIS_URL' } } })).toBe('pubsub: not supported by this version yet (remove it to start)');
     expect(errorOf({ sources: [aiven, aiven] })).toMatch(/^sources\[1\]\.name: duplicate source name "aiven-prod"/);
   });
 
