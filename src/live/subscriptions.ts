@@ -3,11 +3,7 @@ import { createLoaders, type GatewayContext } from '../context.js';
 import { GatewayError, isGatewayError } from '../errors.js';
 import { decodeGlobalId } from '../model/ids.js';
 import { isFinal, matchesFilter, type OperationEvent, type OperationFilter, type OperationSnapshot } from '../model/operation.js';
-import { mapService, type Service } from '../sources/aiven/map.js';
-import type { AivenService } from '../sources/aiven/client.js';
-import type { AivenSource } from '../sources/aiven/source.js';
 import type { LiveFeed } from '../sources/source.js';
-import { stableStringify } from './poller.js';
 
 /**
  * The live streams behind the Subscription fields, transport-agnostic (graphql-ws and SSE both
@@ -27,12 +23,12 @@ export function eventPayload<T>(payload: T | Error, ctx: GatewayContext): T {
   return payload;
 }
 
-function asError(error: unknown, source: string): GatewayError {
+export function asError(error: unknown, source: string): GatewayError {
   return isGatewayError(error) ? error : new GatewayError('UPSTREAM_UNAVAILABLE', 'live update failed', { source, cause: error });
 }
 
 /** Holds the feeds while the stream runs; forwards their errors, and calls onValue for values. */
-function holdFeeds(feeds: LiveFeed[], signal: AbortSignal, source: string, push: (e: Error) => unknown, onValue?: (v: unknown) => void): void {
+export function holdFeeds(feeds: LiveFeed[], signal: AbortSignal, source: string, push: (e: Error) => unknown, onValue?: (v: unknown) => void): void {
   for (const feed of feeds) {
     void (async () => {
       for await (const event of feed.watch(signal)) {
@@ -124,48 +120,3 @@ export function watchOperations(ctx: GatewayContext, filter: OperationFilter | n
     await stop;
   });
 }
-
-/**
- * Every watcher of a project feed receives the same listing object per poll, so the mapping and
- * the change key of each service are computed once per poll, not once per subscriber.
- */
-const mappedListings = new WeakMap<object, Map<string, { service: Service; key: string }>>();
-
-function mappedListing(sourceName: string, project: string, listing: AivenService[]): Map<string, { service: Service; key: string }> {
-  let mapped = mappedListings.get(listing);
-  if (!mapped) {
-    mapped = new Map(
-      listing.map((raw) => {
-        const service = mapService(sourceName, project, raw);
-        return [raw.service_name, { service, key: stableStringify(service) }];
-      }),
-    );
-    mappedListings.set(listing, mapped);
-  }
-  return mapped;
-}
-
-export function watchService(source: AivenSource, project: string, name: string): AsyncIterable<Service | Error> {
-  const feed = source.projectFeed(project);
-  return new Repeater<Service | Error>(async (push, stop) => {
-    const abort = new AbortController();
-    void stop.then(() => abort.abort());
-    let lastSent: string | undefined;
-    let missingReported = false;
-    holdFeeds([feed], abort.signal, source.name, push, (value) => {
-      const entry = mappedListing(source.name, project, value as AivenService[]).get(name);
-      if (!entry) {
-        if (!missingReported) void push(new GatewayError('NOT_FOUND', `Service ${name} does not exist in project ${project}`, { source: source.name }));
-        missingReported = true;
-        lastSent = undefined;
-        return;
-      }
-      missingReported = false;
-      if (entry.key === lastSent) return;
-      lastSent = entry.key;
-      void push(entry.service);
-    });
-    await stop;
-  });
-}
-

@@ -1,6 +1,7 @@
 import { badInput } from '../errors.js';
 import { redact } from '../sources/redact.js';
-import { eventPayload, watchService } from '../live/subscriptions.js';
+import { eventPayload } from '../live/subscriptions.js';
+import { watchService } from '../sources/aiven/live.js';
 import { decodeGlobalId, encodeGlobalId } from '../model/ids.js';
 import type { OperationSnapshot } from '../model/operation.js';
 import type { UpdateServiceBody } from '../sources/aiven/client.js';

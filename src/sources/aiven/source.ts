@@ -36,6 +36,11 @@ export class AivenSource implements SourceRuntime {
   private discovered: Promise<string[]> | undefined;
   /** Concurrent list calls for the same project share one upstream request. */
   private readonly listing = new Map<string, Promise<AivenService[]>>();
+  /**
+   * A listing reaches several consumers (the poller's tracker hook, every serviceUpdated watcher,
+   * coalesced queries): it is mapped and reported to the tracker once.
+   */
+  private readonly observed = new WeakMap<AivenService[], Service[]>();
 
   constructor(config: AivenSourceConfig, live: LiveServices) {
     this.config = config;
@@ -160,10 +165,16 @@ export class AivenSource implements SourceRuntime {
     return this.client.close();
   }
 
-  /** Maps a full project listing and reports its restores to the tracker (vanished ones get closed). */
-  private observeProject(project: string, raw: AivenService[]): Service[] {
+  /**
+   * Maps a full project listing and reports its restores to the tracker (vanished ones get
+   * closed), once per listing object.
+   */
+  observeProject(project: string, raw: AivenService[]): Service[] {
+    const seen = this.observed.get(raw);
+    if (seen) return seen;
     const now = new Date().toISOString();
     const services = raw.map((s) => mapService(this.name, project, s));
+    this.observed.set(raw, services);
     const snapshots = services.flatMap((service) =>
       service.nodes.flatMap((node) => {
         const snapshot = nodeRestoreSnapshot(node, now);
