@@ -4,7 +4,8 @@
  * the pubsub can carry them between gateway instances.
  */
 
-export const OPERATION_KINDS = ['BACKUP', 'RESTORE'] as const;
+/** TRANSFER: a portal or data move that is neither a backup nor a restore (DocSpace's Transfer). */
+export const OPERATION_KINDS = ['BACKUP', 'RESTORE', 'TRANSFER'] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 
 export const OPERATION_STATUSES = [

@@ -35,6 +35,8 @@ export interface HttpClientOptions {
   retry?: Partial<RetryPolicy>;
   maxResponseBytes?: number;
   connections?: number;
+  /** TLS for https origins: CA bundle, client certificate and key (mTLS), as PEM text. */
+  tls?: { ca?: string; cert?: string; key?: string };
   health?: HealthTracker;
   /** Pulls a human message out of an upstream error body (vendor-specific shape). */
   describeError?: (status: number, body: string) => string | undefined;
@@ -45,6 +47,10 @@ export interface HttpRequest {
   path: string;
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
+  /** Extra headers for this request only (their values are not treated as secrets). */
+  headers?: Record<string, string>;
+  /** Send none of the client's configured headers (for endpoints that must be called without credentials). */
+  anonymous?: boolean;
   /** Retry on transient failure. Defaults to true for GET only. */
   idempotent?: boolean;
   signal?: AbortSignal | undefined;
@@ -85,7 +91,7 @@ export class HttpClient {
     if (url.password) this.secrets.push(url.password);
     this.pool = new Pool(url.origin, {
       connections: options.connections ?? 16,
-      connect: { timeout: this.timeouts.connectMs },
+      connect: { timeout: this.timeouts.connectMs, ...options.tls },
       headersTimeout: this.timeouts.headersMs,
       bodyTimeout: this.timeouts.bodyMs,
       keepAliveTimeout: 10_000,
@@ -138,7 +144,7 @@ export class HttpClient {
   }
 
   private async once(req: HttpRequest): Promise<HttpResponse> {
-    const headers: Record<string, string> = { accept: 'application/json', ...this.options.headers };
+    const headers: Record<string, string> = { accept: 'application/json', ...(req.anonymous ? {} : this.options.headers), ...req.headers };
     let body: string | undefined;
     if (req.body !== undefined) {
       body = JSON.stringify(req.body);
