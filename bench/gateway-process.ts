@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GatewayConfig } from '../src/config.js';
+import { silentLogger } from '../src/logger.js';
 import { createGateway } from '../src/server.js';
 import { serveParent } from './ipc.js';
 
@@ -26,7 +27,7 @@ const config: GatewayConfig = {
   ],
   history: { path: join(dir, 'history.db'), retentionDays: 30 },
 };
-const gateway = await createGateway(config, { log: () => undefined });
+const gateway = await createGateway(config, { logger: silentLogger() });
 
 function collect(): void {
   const gc = (globalThis as { gc?: () => void }).gc;

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile, type GatewayConfig } from './config.js';
 import { DEMO_QUERY, startDemo, type Demo } from './demo.js';
+import { createLogger } from './logger.js';
 import { createGateway } from './server.js';
 
 const USAGE = 'usage: backupgraph [--config FILE] [--host HOST] [--port PORT]';
@@ -52,20 +53,19 @@ async function main(): Promise<void> {
   }
   config = { ...config, listen: { host: host ?? config.listen.host, port: port ?? config.listen.port } };
 
-  const gateway = await createGateway(config, demo ? { defaultQuery: DEMO_QUERY } : {});
-  if (demo) {
-    console.log('backupgraph: no configuration given: DEMO MODE with built-in upstream simulators');
-    for (const line of demo.describe()) console.log(`  ${line}`);
-  }
-  console.log(`backupgraph: GraphQL (HTTP, SSE, graphql-ws) and GraphiQL at ${gateway.url}`);
-  console.log(`backupgraph: health ${gateway.url.replace(/\/graphql$/, '/health')}, readiness ${gateway.url.replace(/\/graphql$/, '/ready')}`);
-  console.log(`backupgraph: history in ${config.history.path}`);
+  const logger = createLogger();
+  const gateway = await createGateway(config, { logger, ...(demo ? { defaultQuery: DEMO_QUERY } : {}) });
+  if (demo) logger.info({ simulators: demo.describe() }, 'no configuration given: DEMO MODE with built-in upstream simulators');
+  logger.info(
+    { graphql: gateway.url, health: gateway.url.replace(/\/graphql$/, '/health'), ready: gateway.url.replace(/\/graphql$/, '/ready'), history: config.history.path },
+    `GraphQL (HTTP, SSE, graphql-ws) and GraphiQL at ${gateway.url}`,
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`backupgraph: ${signal}: closing subscriptions and sockets`);
+    logger.info({ signal }, 'closing subscriptions and sockets');
     await gateway.close();
     await demo?.close();
     process.exit(0);

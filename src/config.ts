@@ -2,6 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { secretRef, type SecretRef } from './sources/kind.js';
+import { findKind, KINDS, type SourceConfig } from './sources/kinds.js';
+
+export type { SourceConfig };
 
 /**
  * Configuration: a JSON or YAML file, validated at start. Secrets are never written in the file:
@@ -9,45 +13,10 @@ import { z } from 'zod';
  * demo mode (see demo.ts).
  */
 
-const secretRef = z
-  .object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') })
-  .strict()
-  .describe('a secret reference { "env": "VAR_NAME" }');
-
-const poll = z
-  .object({
-    activeMs: z.number().int().min(100).default(2_000),
-    idleMs: z.number().int().min(100).default(30_000),
-  })
-  .strict();
-
-const timeouts = z
-  .object({
-    connectMs: z.number().int().positive().optional(),
-    headersMs: z.number().int().positive().optional(),
-    bodyMs: z.number().int().positive().optional(),
-  })
-  .strict();
-
-const sourceName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, "_", "." or "-" (at most 63)');
-
-const aivenSource = z
-  .object({
-    name: sourceName,
-    kind: z.literal('aiven'),
-    baseUrl: z.url().default('https://api.aiven.io'),
-    token: secretRef,
-    projects: z.array(z.string().min(1)).optional(),
-    poll: poll.default({ activeMs: 2_000, idleMs: 30_000 }),
-    timeouts: timeouts.optional(),
-  })
-  .strict();
-
-const plannedKinds = ['aerospike-backup-service', 'scaletrade', 'docspace'] as const;
 /** Keys of the design's configuration that later versions implement (operator keys, Redis pubsub). */
 const PLANNED_KEYS = ['auth', 'pubsub'] as const;
-
-const sourceConfig = z.discriminatedUnion('kind', [aivenSource]);
+/** Kinds the design names whose vendor is not in this version yet. */
+const PLANNED_KINDS = ['aerospike-backup-service', 'scaletrade', 'docspace'];
 
 const fileConfig = z
   .object({
@@ -63,15 +32,6 @@ const fileConfig = z
       .default({ retentionDays: 30 }),
   })
   .strict();
-
-type SecretRef = z.infer<typeof secretRef>;
-type RawAivenSource = z.infer<typeof aivenSource>;
-
-export interface AivenSourceConfig extends Omit<RawAivenSource, 'token'> {
-  /** The resolved token (from the environment or, in demo mode, from the simulator). */
-  token: string;
-}
-export type SourceConfig = AivenSourceConfig;
 
 export interface GatewayConfig {
   listen: { host: string; port: number };
@@ -118,16 +78,21 @@ export function parseConfig(raw: unknown, options: LoadOptions = {}): GatewayCon
   const base = fileConfig.safeParse(raw);
   if (!base.success) throw new ConfigError(describe(base.error));
   const names = new Set<string>();
-  const sources = base.data.sources.map((entry, index) => {
+  const sources = base.data.sources.map((entry, index): SourceConfig => {
+    const at = `sources[${index}]`;
     const kind = (entry as { kind?: unknown } | null)?.kind;
-    if (typeof kind === 'string' && (plannedKinds as readonly string[]).includes(kind)) {
-      throw new ConfigError(`sources[${index}].kind: "${kind}" is not supported by this version yet (supported: aiven)`);
+    const definition = typeof kind === 'string' ? findKind(kind) : undefined;
+    if (!definition) {
+      const supported = KINDS.map((k) => k.kind).join(', ');
+      const planned = typeof kind === 'string' && PLANNED_KINDS.includes(kind) ? ' is not supported by this version yet' : ' is not a known kind';
+      throw new ConfigError(`${at}.kind: ${JSON.stringify(kind ?? null)}${planned} (supported: ${supported})`);
     }
-    const parsed = sourceConfig.safeParse(entry);
+    const parsed = definition.config.safeParse(entry);
     if (!parsed.success) throw new ConfigError(describe(parsed.error, ['sources', index]));
-    if (names.has(parsed.data.name)) throw new ConfigError(`sources[${index}].name: duplicate source name "${parsed.data.name}"`);
-    names.add(parsed.data.name);
-    return { ...parsed.data, token: resolveSecret(parsed.data.token, `sources[${index}].token`, env) };
+    const name = (parsed.data as { name: string }).name;
+    if (names.has(name)) throw new ConfigError(`${at}.name: duplicate source name "${name}"`);
+    names.add(name);
+    return resolveSecrets(parsed.data, at, env) as SourceConfig;
   });
   const baseDir = options.baseDir ?? process.cwd();
   const dataDir = resolve(baseDir, base.data.dataDir);
@@ -142,9 +107,18 @@ export function parseConfig(raw: unknown, options: LoadOptions = {}): GatewayCon
   };
 }
 
-function resolveSecret(ref: SecretRef, key: string, env: NodeJS.ProcessEnv): string {
-  const value = env[ref.env];
-  if (value === undefined || value === '') throw new ConfigError(`${key}: environment variable ${ref.env} is not set`);
+/** Replaces every `{ env }` reference, in any key at any depth, by the variable's value. */
+function resolveSecrets(value: unknown, key: string, env: NodeJS.ProcessEnv): unknown {
+  if (secretRef.safeParse(value).success) {
+    const name = (value as SecretRef).env;
+    const resolved = env[name];
+    if (resolved === undefined || resolved === '') throw new ConfigError(`${key}: environment variable ${name} is not set`);
+    return resolved;
+  }
+  if (Array.isArray(value)) return value.map((item, i) => resolveSecrets(item, `${key}[${i}]`, env));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveSecrets(v, `${key}.${k}`, env)]));
+  }
   return value;
 }
 

@@ -1,8 +1,8 @@
 import type { HistoryStore } from './history/store.js';
+import type { Logger } from './logger.js';
 import type { PollerHub } from './live/poller.js';
 import type { GatewayPubSub } from './live/pubsub.js';
 import type { OperationTracker } from './live/tracker.js';
-import { createAivenLoaders, type AivenLoaders } from './sources/aiven/loaders.js';
 import type { SourceRegistry } from './sources/registry.js';
 
 /** Long-lived parts of one gateway instance, shared by every request. */
@@ -12,21 +12,15 @@ export interface GatewayServices {
   pubsub: GatewayPubSub;
   tracker: OperationTracker;
   history: HistoryStore;
-}
-
-/** The GraphQL context: the shared services plus per-request batching loaders. */
-export interface GatewayContext extends GatewayServices {
-  loaders: { aiven: AivenLoaders };
-}
-
-export function createContext(services: GatewayServices): GatewayContext {
-  return { ...services, loaders: createLoaders(services) };
+  logger: Logger;
 }
 
 /**
- * Loaders cache for the life of a context. A subscription keeps one context for all its events,
- * so each event starts with fresh loaders (see eventPayload) instead of yesterday's answers.
+ * The GraphQL context. Per-request batching lives in the Pothos dataloader plugin, which keeps its
+ * loaders on this object (a fresh one per request; renewed per event for subscriptions).
  */
-export function createLoaders(services: GatewayServices): GatewayContext['loaders'] {
-  return { aiven: createAivenLoaders(services.registry) };
+export type GatewayContext = GatewayServices;
+
+export function createContext(services: GatewayServices): GatewayContext {
+  return { ...services };
 }

@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { GatewayConfig } from './config.js';
-import { demoScenario } from './sources/aiven/scenarios.js';
-import { startAivenSimulator } from './sources/aiven/simulator.js';
+import { KINDS } from './sources/kinds.js';
 
 /**
- * Demo mode (no configuration): starts the built-in upstream simulators on ephemeral loopback
- * ports and a config that points sources at them, so GraphiQL shows moving progress at once.
+ * Demo mode (no configuration): starts every kind's simulator on ephemeral loopback ports and a
+ * config that points one source of each kind at them ("<kind>-demo"), so GraphiQL shows moving
+ * progress at once.
  */
 export interface Demo {
   config: GatewayConfig;
@@ -16,26 +15,18 @@ export interface Demo {
 }
 
 export async function startDemo(listen: { host: string; port: number }, dataDir = resolve('data')): Promise<Demo> {
-  // A fresh random token per run: the simulator checks it like Aiven would.
-  const token = randomBytes(18).toString('base64url');
-  const aiven = await startAivenSimulator({ token, scenario: demoScenario() });
+  const upstreams = await Promise.all(KINDS.map(async (kind) => ({ kind, sim: await kind.simulate({ scenario: 'demo', clock: 'realtime' }) })));
   return {
     config: {
       listen,
       dataDir,
-      sources: [
-        {
-          name: 'aiven-demo',
-          kind: 'aiven',
-          baseUrl: aiven.url,
-          token,
-          poll: { activeMs: 1_000, idleMs: 5_000 },
-        },
-      ],
+      sources: upstreams.map(({ kind, sim }) => sim.source(`${kind.kind}-demo`)) as GatewayConfig['sources'],
       history: { path: resolve(dataDir, 'demo-history.db'), retentionDays: 7 },
     },
-    describe: () => [`Aiven simulator: ${aiven.url}/v1 (source "aiven-demo", projects acme-prod, acme-staging)`],
-    close: () => aiven.close(),
+    describe: () => upstreams.map(({ kind, sim }) => `${sim.describe()} → source "${kind.kind}-demo"`),
+    close: async () => {
+      await Promise.all(upstreams.map(({ sim }) => sim.close()));
+    },
   };
 }
 
@@ -62,15 +53,17 @@ subscription LiveRestores {
 
 query Services {
   sources { name kind health { status latencyMs lastError } }
-  services(source: "aiven-demo", first: 20) {
-    edges {
-      node {
-        project name type state plan cloud
-        nodes {
-          name state role availabilityZone
-          shard { name position }
-          phases { phase completed current max unit progress { percent } }
-          restore { status progress { percent ratePerSecond estimatedEndAt estimated } }
+  aiven(source: "aiven-demo") {
+    services(first: 20) {
+      edges {
+        node {
+          project name type state plan cloud
+          nodes {
+            name state role availabilityZone
+            shard { name position }
+            phases { phase completed current max unit progress { percent } }
+            restore { status progress { percent ratePerSecond estimatedEndAt estimated } }
+          }
         }
       }
     }

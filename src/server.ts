@@ -1,24 +1,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import type { ExecutionArgs } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
-import type { GatewayConfig, SourceConfig } from './config.js';
+import type { GatewayConfig } from './config.js';
 import { createContext, type GatewayContext, type GatewayServices } from './context.js';
-import { openHistoryStore } from './history/store.js';
-import { PollerHub } from './live/poller.js';
-import { createGatewayPubSub } from './live/pubsub.js';
-import { OperationTracker } from './live/tracker.js';
-import { maskError } from './plugins/mask-errors.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMaskError } from './plugins/mask-errors.js';
 import { useReadiness } from './plugins/use-readiness.js';
 import { useSharedSubscriptions } from './plugins/use-shared-subscriptions.js';
-import { startHeartbeat } from './plugins/ws-heartbeat.js';
 import { schema } from './schema/index.js';
-import { AivenSource } from './sources/aiven/source.js';
-import { SourceRegistry } from './sources/registry.js';
-import type { SourceRuntime } from './sources/source.js';
+import { createServices } from './services.js';
+import type { SourceRegistry } from './sources/registry.js';
+import { attachGraphqlWs } from './transports/graphql-ws.js';
 
 export interface Gateway {
   /** e.g. http://127.0.0.1:4000/graphql */
@@ -32,31 +25,19 @@ export interface Gateway {
 }
 
 export interface GatewayOptions {
-  /** Log lines (start-up, probes); default console.log. */
-  log?: (line: string) => void;
+  /** The structured logger (default: JSON lines on stdout at LOG_LEVEL or info). */
+  logger?: Logger;
   /** GraphiQL's initial query. */
   defaultQuery?: string;
-  /** How often WebSocket clients are pinged; one missed pong ends the connection (default 30 s). */
-  heartbeatMs?: number;
+  /** How often graphql-ws pings clients; one missed pong ends the connection (default 12 s). */
+  keepAliveMs?: number;
 }
 
-function createSource(config: SourceConfig, services: Pick<GatewayServices, 'poller' | 'tracker'>): SourceRuntime {
-  switch (config.kind) {
-    case 'aiven':
-      return new AivenSource(config, services);
-  }
-}
-
+/** One gateway: the shared services, yoga (HTTP, SSE, GraphiQL) and graphql-ws on one port. */
 export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
-  const log = options.log ?? ((line: string) => console.log(line));
-  const history = openHistoryStore(config.history.path);
-  history.prune(config.history.retentionDays);
-  const pruning = setInterval(() => history.prune(config.history.retentionDays), 60 * 60 * 1000).unref();
-  const pubsub = createGatewayPubSub();
-  const poller = new PollerHub();
-  const tracker = new OperationTracker({ pubsub, history });
-  const registry = new SourceRegistry(config.sources.map((s) => createSource(s, { poller, tracker })));
-  const services: GatewayServices = { registry, poller, pubsub, tracker, history };
+  const logger = options.logger ?? createLogger();
+  const services = createServices(config, logger);
+  const maskError = createMaskError(logger);
 
   const yoga = createYoga<Record<string, unknown>, GatewayContext>({
     schema,
@@ -71,85 +52,51 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       ...(options.defaultQuery ? { defaultQuery: options.defaultQuery } : {}),
     },
     renderGraphiQL,
-    plugins: [useReadiness(registry), useSharedSubscriptions()],
-    logging: 'warn',
+    plugins: [useReadiness(services.registry), useSharedSubscriptions(logger)],
+    logging: logger.child({ component: 'yoga' }),
   });
 
   const httpServer = createServer(yoga);
-  const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
-  // graphql-ws runs through yoga's envelop, so both transports share schema, context, masking.
-  const wsDisposable = useServer(
-    {
-      execute: (args) => (args.rootValue as Enveloped).execute(args),
-      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
-      onSubscribe: async (ctx, _id, params) => {
-        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params });
-        let document;
-        try {
-          document = enveloped.parse(params.query);
-        } catch (error) {
-          return [maskError(error, 'Unexpected error.')] as never;
-        }
-        const args: ExecutionArgs = {
-          schema: enveloped.schema,
-          operationName: params.operationName ?? null,
-          document,
-          variableValues: params.variables ?? null,
-          contextValue: await enveloped.contextFactory(),
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-        };
-        const errors = enveloped.validate(args.schema, args.document);
-        if (errors.length) return errors;
-        return args;
-      },
-    },
-    wsServer,
-  );
-
-  const stopHeartbeat = startHeartbeat(wsServer, options.heartbeatMs ?? 30_000);
-
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(config.listen.port, config.listen.host, () => {
-      httpServer.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (httpServer.address() as AddressInfo).port;
+  const ws = attachGraphqlWs(httpServer, yoga, { keepAliveMs: options.keepAliveMs ?? 12_000, maskError });
+  const port = await listen(httpServer, config.listen);
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
-  const url = `http://${host}:${port}/graphql`;
-
-  // Start-up probes feed /ready and Source.health; a failing upstream does not stop the gateway.
-  for (const source of registry.all()) {
-    source.probe(AbortSignal.timeout(15_000)).then(
-      () => log(`source ${source.name} (${source.kind}): reachable`),
-      (error: unknown) => {
-        if (!source.health.snapshot().checked) source.health.failure(error);
-        log(`source ${source.name} (${source.kind}): ${source.health.snapshot().status}: ${source.health.snapshot().lastError ?? 'unreachable'}`);
-      },
-    );
-  }
+  probeSources(services.registry, logger);
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      clearInterval(pruning);
-      stopHeartbeat();
-      poller.close();
-      await wsDisposable.dispose(); // completes graphql-ws subscriptions and closes their sockets
-      for (const client of wsServer.clients) client.terminate();
-      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+      services.poller.close();
+      await ws.close();
       await yoga.dispose();
       httpServer.closeAllConnections(); // ends SSE streams and idle keep-alive sockets
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      await registry.close();
-      history.close();
+      await services.close();
     })());
 
-  return { url, port, httpServer, yoga, services, close };
+  return { url: `http://${host}:${port}/graphql`, port, httpServer, yoga, services, close };
 }
 
-interface Enveloped {
-  execute: (args: ExecutionArgs) => never;
-  subscribe: (args: ExecutionArgs) => never;
+function listen(server: Server, at: { host: string; port: number }): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Start-up probes feed /ready and Source.health; a failing upstream does not stop the gateway. */
+function probeSources(registry: SourceRegistry, logger: Logger): void {
+  for (const source of registry.all()) {
+    const log = logger.child({ source: source.name, kind: source.kind });
+    source.probe(AbortSignal.timeout(15_000)).then(
+      () => log.info('source reachable'),
+      (error: unknown) => {
+        if (!source.health.snapshot().checked) source.health.failure(error);
+        const health = source.health.snapshot();
+        log.warn({ status: health.status, lastError: health.lastError }, 'source probe failed');
+      },
+    );
+  }
 }

@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maskError } from '../src/plugins/mask-errors.js';
+import { createMaskError } from '../src/plugins/mask-errors.js';
+import { silentLogger } from '../src/logger.js';
 import { GatewayError } from '../src/errors.js';
 import { startWorld, TOKEN, type World } from './support/harness.js';
 
@@ -58,15 +59,14 @@ describe('the HTTP surface', () => {
 
 describe('error masking', () => {
   it('masks unexpected errors and keeps typed ones', () => {
-    const original = console.error;
-    console.error = () => undefined;
-    try {
-      const masked = maskError(new TypeError('cannot read x of undefined at /srv/secret/path.ts'), 'Unexpected error.');
-      expect(masked.message).toBe('Unexpected error.');
-      expect((masked as any).extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
-    } finally {
-      console.error = original;
-    }
+    const logged: unknown[] = [];
+    const logger = silentLogger();
+    logger.error = ((...args: unknown[]) => void logged.push(args)) as typeof logger.error;
+    const maskError = createMaskError(logger);
+    const masked = maskError(new TypeError('cannot read x of undefined at /srv/secret/path.ts'), 'Unexpected error.');
+    expect(masked.message).toBe('Unexpected error.');
+    expect((masked as any).extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
+    expect(logged).toHaveLength(1); // logged on the server, never shown
     const typed = new GatewayError('NOT_FOUND', 'no such service', { source: 'a' });
     expect((maskError(typed, 'Unexpected error.') as any).extensions).toEqual({ code: 'NOT_FOUND', source: 'a' });
   });

@@ -22,7 +22,7 @@ async function rawSubscriber(url: string, autoPong: boolean): Promise<{ socket: 
 describe('WebSocket heartbeat', () => {
   let world: World;
   beforeEach(async () => {
-    world = await startWorld({ gateway: { heartbeatMs: 150 } });
+    world = await startWorld({ gateway: { keepAliveMs: 150 } });
   });
   afterEach(async () => {
     await world.close();

@@ -24,6 +24,11 @@ export interface PollSpec<T> {
   /** Called once per successful fetch (feeds the operation tracker), even if unchanged. */
   onValue?: (value: T) => void;
   onError?: (error: unknown) => void;
+  /**
+   * A fetched value that is usable but partly broken (e.g. one malformed item): the error it
+   * returns is delivered to watchers as an error event right after the value.
+   */
+  problem?: (value: T) => unknown;
 }
 
 export type PollEvent<T> = { type: 'value'; value: T } | { type: 'error'; error: unknown };
@@ -35,6 +40,8 @@ export interface PollerOptions {
   maxBackoffMs?: number;
   /** Source of randomness for the jitter (default Math.random). */
   random?: () => number;
+  /** A spec callback threw (a bug, e.g. in a vendor's mapping): the loop goes on, this reports it. */
+  onCallbackError?: (key: string, error: unknown) => void;
 }
 
 /**
@@ -73,14 +80,6 @@ function serialise(value: unknown): string {
   }
 }
 
-function safeCall<A>(fn: ((arg: A) => void) | undefined, arg: A): void {
-  if (!fn) return;
-  try {
-    fn(arg);
-  } catch {
-    // A failing callback must not break the shared loop.
-  }
-}
 
 function retryAfterOf(error: unknown): number | undefined {
   if (error === null || typeof error !== 'object') return undefined;
@@ -241,10 +240,20 @@ class Loop<T> {
     return interval * (1 + jitter * (2 * random() - 1));
   }
 
+  /** A failing callback must not break the shared loop; it is reported, and `fallback` used. */
+  private safely<R>(fn: () => R, fallback: R): R {
+    try {
+      return fn();
+    } catch (error) {
+      this.options.onCallbackError(this.spec.key, error);
+      return fallback;
+    }
+  }
+
   private onValue(value: T): number {
     this.failures = 0;
     this.lastValue = { value };
-    safeCall(this.spec.onValue, value);
+    this.safely(() => this.spec.onValue?.(value), undefined);
     const serial = serialise(value);
     const recovering = this.failed;
     this.failed = false;
@@ -252,12 +261,12 @@ class Loop<T> {
       this.lastEmittedSerial = serial;
       this.broadcast({ event: { type: 'value', value }, serial });
     }
-    let active = true;
-    try {
-      active = this.spec.isActive(value);
-    } catch {
-      active = true;
+    const problem = this.safely(() => this.spec.problem?.(value), undefined);
+    if (problem !== undefined) {
+      this.failed = true; // the next clean value is delivered again, ending the error
+      this.broadcast({ event: { type: 'error', error: problem }, serial: null });
     }
+    const active = this.safely(() => this.spec.isActive(value), true);
     return this.jittered(active ? this.spec.activeMs : this.spec.idleMs);
   }
 
@@ -265,7 +274,7 @@ class Loop<T> {
     this.failures += 1;
     this.failed = true;
     this.broadcast({ event: { type: 'error', error }, serial: null });
-    safeCall(this.spec.onError, error);
+    this.safely(() => this.spec.onError?.(error), undefined);
     const backoff = Math.min(
       this.options.maxBackoffMs,
       this.jittered(this.spec.activeMs * 2 ** Math.min(this.failures, 30)),
@@ -292,6 +301,7 @@ export class PollerHub {
       jitter: Math.max(0, options.jitter ?? 0.1),
       maxBackoffMs: options.maxBackoffMs ?? 60_000,
       random: options.random ?? Math.random,
+      onCallbackError: options.onCallbackError ?? (() => undefined),
     };
   }
 

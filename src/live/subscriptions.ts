@@ -1,8 +1,10 @@
+import { clearAllDataLoaders } from '@pothos/plugin-dataloader';
 import { Repeater } from 'graphql-yoga';
-import { createLoaders, type GatewayContext } from '../context.js';
+import type { GatewayContext } from '../context.js';
 import { GatewayError, isGatewayError } from '../errors.js';
 import { decodeGlobalId } from '../model/ids.js';
 import { isFinal, matchesFilter, type OperationEvent, type OperationFilter, type OperationSnapshot } from '../model/operation.js';
+import type { Logger } from '../logger.js';
 import type { LiveFeed } from '../sources/source.js';
 
 /**
@@ -19,7 +21,8 @@ import type { LiveFeed } from '../sources/source.js';
  */
 export function eventPayload<T>(payload: T | Error, ctx: GatewayContext): T {
   if (payload instanceof Error) throw payload;
-  ctx.loaders = createLoaders(ctx);
+  // A subscription keeps one context for all its events: each event starts with fresh loaders.
+  clearAllDataLoaders(ctx);
   return payload;
 }
 
@@ -27,16 +30,29 @@ export function asError(error: unknown, source: string): GatewayError {
   return isGatewayError(error) ? error : new GatewayError('UPSTREAM_UNAVAILABLE', 'live update failed', { source, cause: error });
 }
 
-/** Holds the feeds while the stream runs; forwards their errors, and calls onValue for values. */
-export function holdFeeds(feeds: LiveFeed[], signal: AbortSignal, source: string, push: (e: Error) => unknown, onValue?: (v: unknown) => void): void {
+/**
+ * Holds the feeds while the stream runs; forwards their errors, and calls onValue for values. A
+ * failure of the stream itself (a bug) is logged, never silent.
+ */
+export function holdFeeds(feeds: LiveFeed[], signal: AbortSignal, source: string, push: (e: Error) => unknown, onValue?: (v: unknown) => void, logger?: Logger): void {
   for (const feed of feeds) {
     void (async () => {
       for await (const event of feed.watch(signal)) {
         if (event.type === 'error') await push(asError(event.error, source));
         else onValue?.(event.value);
       }
-    })().catch(() => undefined);
+    })().catch((error: unknown) => {
+      logger?.error({ err: error, source, feed: feed.key }, 'live feed failed');
+      void push(asError(error, source));
+    });
   }
+}
+
+/** Forwards a pubsub stream to push; a failure is logged and ends nothing else. */
+function forward<T>(events: AsyncIterable<T>, handle: (event: T) => unknown, logger: Logger, what: string): void {
+  void (async () => {
+    for await (const event of events) await handle(event);
+  })().catch((error: unknown) => logger.error({ err: error }, `${what} stream failed`));
 }
 
 export function watchOperation(ctx: GatewayContext, id: string): AsyncIterable<OperationSnapshot | Error> {
@@ -68,9 +84,7 @@ export function watchOperation(ctx: GatewayContext, id: string): AsyncIterable<O
     if (known) await send(known);
     if (known && isFinal(known.status)) return;
 
-    void (async () => {
-      for await (const event of updates) await send(event.operation);
-    })().catch(() => undefined);
+    forward(updates, (event) => send(event.operation), ctx.logger, 'operationUpdated');
 
     let sawValue = false;
     holdFeeds([feed], abort.signal, sourceName, push, () => {
@@ -84,7 +98,7 @@ export function watchOperation(ctx: GatewayContext, id: string): AsyncIterable<O
         void push(new GatewayError('NOT_FOUND', 'No such operation: the upstream shows none for this ID and the history has none', { source: sourceName }));
         stop();
       }
-    });
+    }, ctx.logger);
     await stop;
   });
 }
@@ -111,12 +125,10 @@ export function watchOperations(ctx: GatewayContext, filter: OperationFilter | n
     for (const source of sources) {
       source
         .feeds(abort.signal)
-        .then((feeds) => holdFeeds(feeds, abort.signal, source.name, push))
+        .then((feeds) => holdFeeds(feeds, abort.signal, source.name, push, undefined, ctx.logger))
         .catch((error: unknown) => push(asError(error, source.name)));
     }
-    void (async () => {
-      for await (const event of events) if (eventMatches(event, filter)) await push(event);
-    })().catch(() => undefined);
+    forward(events, (event) => (eventMatches(event, filter) ? push(event) : undefined), ctx.logger, 'operationsChanged');
     await stop;
   });
 }

@@ -110,6 +110,7 @@ export class OperationTracker {
     scope: string,
     snapshots: OperationSnapshot[],
     closeMissing: (last: OperationSnapshot) => OperationSnapshot,
+    options: { partial?: boolean } = {},
   ): OperationEvent[] {
     const events: OperationEvent[] = [];
     const previous = this.scopes.get(scope) ?? new Set<string>();
@@ -122,6 +123,12 @@ export class OperationTracker {
     }
     for (const id of previous) {
       if (present.has(id)) continue;
+      if (options.partial) {
+        // Some items of this listing could not be read: an absent operation may be one of them,
+        // so it stays open (and in the scope) until a complete listing says otherwise.
+        present.add(id);
+        continue;
+      }
       const tracked = this.ops.get(id);
       if (!tracked || tracked.finished) continue;
       let closed: OperationSnapshot;
@@ -143,6 +150,31 @@ export class OperationTracker {
     const event = this.apply(snapshot);
     if (!this.listed.has(snapshot.id)) this.touchUnlisted(snapshot.id);
     return event;
+  }
+
+  /**
+   * Takes over operations that were open when the gateway last stopped (from history) as members
+   * of `scope`, without events: the next listing continues them or closes them as vanished.
+   */
+  adopt(scope: string, snapshots: OperationSnapshot[]): void {
+    const previous = this.scopes.get(scope) ?? new Set<string>();
+    const present = new Set(previous);
+    for (const snapshot of snapshots) {
+      if (this.ops.has(snapshot.id) || isFinal(snapshot.status)) continue;
+      const key = structuralKey(snapshot);
+      this.ops.set(snapshot.id, { snapshot: clone(snapshot), key, published: clone(snapshot), samples: [], finished: false });
+      present.add(snapshot.id);
+    }
+    this.setScope(scope, previous, present);
+  }
+
+  /** The open operations of one scope, as last observed. */
+  openIn(scope: string): OperationSnapshot[] {
+    const ids = this.scopes.get(scope) ?? new Set<string>();
+    return [...ids].flatMap((id) => {
+      const tracked = this.ops.get(id);
+      return tracked && !tracked.finished ? [clone(tracked.snapshot)] : [];
+    });
   }
 
   /** Latest known (live) state. */

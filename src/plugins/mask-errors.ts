@@ -1,34 +1,37 @@
 import { GraphQLError } from 'graphql';
 import { isGatewayError } from '../errors.js';
+import type { Logger } from '../logger.js';
 
 /**
  * The one place errors become what a client sees. GatewayErrors keep their message, code and
  * source; GraphQL's own errors (syntax, validation, coercion) pass as they are; anything else is
  * an unexpected fault: masked, and logged on the server.
  */
-export function maskError(error: unknown, message: string): Error {
-  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-  const located = error instanceof GraphQLError ? error : undefined;
-  if (isGatewayError(original)) {
-    // Expected: returned as is (graphql-js already copied its extensions), so yoga does not log it.
-    return located ?? original;
-  }
-  if (original instanceof GraphQLError) {
-    // A GraphQLError raised on purpose (by graphql-js or a scalar): keep it, give it a code.
-    if (original.extensions['code'] === undefined && located && !located.path) {
-      return new GraphQLError(located.message, {
-        nodes: located.nodes,
-        source: located.source,
-        positions: located.positions,
-        extensions: { ...located.extensions, code: 'BAD_USER_INPUT' },
-      });
+export function createMaskError(logger: Logger): (error: unknown, message: string) => Error {
+  return (error, message) => {
+    const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    const located = error instanceof GraphQLError ? error : undefined;
+    if (isGatewayError(original)) {
+      // Expected: returned as is (graphql-js already copied its extensions), so yoga does not log it.
+      return located ?? original;
     }
-    return located ?? original;
-  }
-  console.error('[backupgraph] unexpected error', error);
-  return new GraphQLError(message, {
-    nodes: located?.nodes,
-    path: located?.path,
-    extensions: { code: 'INTERNAL_SERVER_ERROR' },
-  });
+    if (original instanceof GraphQLError) {
+      // A GraphQLError raised on purpose (by graphql-js or a scalar): keep it, give it a code.
+      if (original.extensions['code'] === undefined && located && !located.path) {
+        return new GraphQLError(located.message, {
+          nodes: located.nodes,
+          source: located.source,
+          positions: located.positions,
+          extensions: { ...located.extensions, code: 'BAD_USER_INPUT' },
+        });
+      }
+      return located ?? original;
+    }
+    logger.error({ err: original, path: located?.path }, 'unexpected error (masked for the client)');
+    return new GraphQLError(message, {
+      nodes: located?.nodes,
+      path: located?.path,
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    });
+  };
 }

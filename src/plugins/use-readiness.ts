@@ -1,4 +1,5 @@
 import { useReadinessCheck, type Plugin } from 'graphql-yoga';
+import { sourceKindValue } from '../sources/kind.js';
 import type { SourceRegistry } from '../sources/registry.js';
 
 /**
@@ -10,7 +11,7 @@ export function useReadiness(registry: SourceRegistry): Plugin {
   return useReadinessCheck({
     endpoint: '/ready',
     check: ({ fetchAPI }) => {
-      const sources = registry.all().map((s) => ({ name: s.name, kind: s.kind, ...s.health.snapshot() }));
+      const sources = registry.all().map((s) => ({ name: s.name, kind: sourceKindValue(s.kind), ...s.health.snapshot() }));
       const ready = sources.every((s) => s.checked);
       const body = {
         ready,

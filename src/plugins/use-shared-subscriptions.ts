@@ -1,6 +1,7 @@
 import { getOperationAST, Kind, print, type ExecutionResult } from 'graphql';
 import { Repeater, SlidingBuffer, type Plugin } from 'graphql-yoga';
 import { stableStringify } from '../live/poller.js';
+import type { Logger } from '../logger.js';
 
 /**
  * Identical state subscriptions share one execution. Thousands of clients watching the same
@@ -9,13 +10,15 @@ import { stableStringify } from '../live/poller.js';
  * (the plugin wraps envelop's subscribe, which graphql-ws and SSE both go through).
  *
  * Only fields whose stream is "the current state, then each new state" are shared, because a late
- * joiner can then be given the last result as its first event. Event streams such as
- * operationsChanged start differently for each subscriber and are not shared.
+ * joiner can then be given the last result as its first event; such a field says so with the
+ * extension `{ sharedState: true }` (see STATE_STREAM). Event streams such as operationsChanged
+ * start differently for each subscriber and are not shared.
  *
  * The shared execution runs with the first subscriber's context: that is sound while contexts
  * carry no per-caller rights. (Once operator roles exist, the role must join the key.)
  */
-const STATE_FIELDS = new Set(['operationUpdated', 'serviceUpdated']);
+/** Field extensions of a subscription field whose stream is state (current, then each change). */
+export const STATE_STREAM = { sharedState: true } as const;
 
 /** Latest results kept for a slow subscriber: a state stream only needs the newest (the final one last). */
 const SUBSCRIBER_BUFFER = 16;
@@ -32,7 +35,7 @@ interface Entry {
   ready: Promise<SharedExecution | ExecutionResult>;
 }
 
-export function useSharedSubscriptions(): Plugin {
+export function useSharedSubscriptions(logger: Logger): Plugin {
   const entries = new Map<string, Entry>();
   const forget = (key: string, entry: Entry) => {
     if (entries.get(key) === entry) entries.delete(key);
@@ -53,8 +56,9 @@ export function useSharedSubscriptions(): Plugin {
           execution.last = next.value;
           for (const push of execution.subscribers) void push(next.value);
         }
-      } catch {
-        // the source stream failed: end every subscriber's stream below
+      } catch (error) {
+        // the source stream failed: every subscriber's stream ends below
+        logger.error({ err: error }, 'shared subscription execution failed');
       } finally {
         execution.done = true;
         forget(key, entry);
@@ -68,7 +72,9 @@ export function useSharedSubscriptions(): Plugin {
     onSubscribe({ args, subscribeFn, setSubscribeFn }) {
       const operation = getOperationAST(args.document, args.operationName);
       const [field, ...more] = operation?.selectionSet.selections ?? [];
-      if (operation?.operation !== 'subscription' || more.length > 0 || field?.kind !== Kind.FIELD || !STATE_FIELDS.has(field.name.value)) return;
+      if (operation?.operation !== 'subscription' || more.length > 0 || field?.kind !== Kind.FIELD) return;
+      const definition = args.schema.getSubscriptionType()?.getFields()[field.name.value];
+      if (definition?.extensions['sharedState'] !== true) return;
       const key = `${args.operationName ?? ''}\u0000${stableStringify(args.variableValues ?? {})}\u0000${print(args.document)}`;
       setSubscribeFn((async (subscribeArgs: Parameters<typeof subscribeFn>[0]) => {
         let entry = entries.get(key);

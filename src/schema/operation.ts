@@ -10,6 +10,7 @@ import {
   type OperationSnapshot,
   type OperationTransition,
 } from '../model/operation.js';
+import { STATE_STREAM } from '../plugins/use-shared-subscriptions.js';
 import { builder } from './builder.js';
 import { ProgressRef } from './progress.js';
 import { SourceRef } from './source.js';
@@ -79,6 +80,16 @@ export const OperationEventRef = builder.objectRef<OperationEvent>('OperationEve
 });
 
 const MAX_PAGE = 500;
+/** How long `operations` waits for its sources' listings before answering from history. */
+const REFRESH_BUDGET_MS = 5_000;
+
+function refreshError(source: string, reason: unknown): SourceError {
+  if (isGatewayError(reason)) return { source, code: reason.code, message: reason.message };
+  if ((reason as { name?: string } | null)?.name === 'TimeoutError') {
+    return { source, code: 'UPSTREAM_TIMEOUT', message: `no answer within ${REFRESH_BUDGET_MS / 1000} s; its operations come from history` };
+  }
+  return { source, code: 'UPSTREAM_UNAVAILABLE', message: 'refresh failed' };
+}
 
 builder.queryFields((t) => ({
   operations: t.connection(
@@ -96,10 +107,10 @@ builder.queryFields((t) => ({
         const filter = args.filter as OperationFilter | null | undefined;
         for (const name of filter?.sources ?? []) ctx.registry.get(name); // an unknown name is a BAD_USER_INPUT
         const wanted = ctx.registry.all().filter((s) => !filter?.sources?.length || filter.sources.includes(s.name));
-        const refreshed = await Promise.allSettled(wanted.map((s) => s.refreshOperations()));
-        const sourceErrors = refreshed.flatMap((r, i) =>
-          r.status === 'rejected' ? [{ source: wanted[i]!.name, code: isGatewayError(r.reason) ? r.reason.code : 'UPSTREAM_UNAVAILABLE', message: isGatewayError(r.reason) ? r.reason.message : 'refresh failed' }] : [],
-        );
+        // A slow source cannot hold the page: past the budget it is listed in sourceErrors.
+        const budget = AbortSignal.timeout(REFRESH_BUDGET_MS);
+        const refreshed = await Promise.allSettled(wanted.map((s) => s.refreshOperations(budget)));
+        const sourceErrors = refreshed.flatMap((r, i) => (r.status === 'rejected' ? [refreshError(wanted[i]!.name, r.reason)] : []));
         const page = ctx.history.list(filter, { first, after: args.after ?? null });
         return {
           edges: page.items.map((node, i) => ({ cursor: page.cursors[i]!, node })),
@@ -159,6 +170,7 @@ builder.subscriptionFields((t) => ({
     type: OperationRef,
     description: 'The current state at once, then every change; completes after the final state.',
     args: { id: t.arg.id({ required: true }) },
+    extensions: STATE_STREAM,
     subscribe: (_, args, ctx) => watchOperation(ctx, String(args.id)),
     resolve: (payload: OperationSnapshot | Error, _, ctx) => eventPayload(payload, ctx),
   }),

@@ -12,6 +12,8 @@ export interface HealthSnapshot {
   latencyMs: number | null;
   /** Whether the source has been contacted at all yet. */
   checked: boolean;
+  /** Upstream items that could not be read since start (each left out of its listing). */
+  malformedItems: number;
 }
 
 /** Consecutive failures after which a source is DOWN rather than DEGRADED. */
@@ -23,6 +25,9 @@ export class HealthTracker {
   private lastSuccess: number | null = null;
   private lastFailure: { at: number; message: string } | null = null;
   private latency: number | null = null;
+  /** Scopes whose latest listing had unreadable items → the message; such a source is DEGRADED. */
+  private readonly brokenScopes = new Map<string, string>();
+  private malformed = 0;
 
   success(latencyMs: number): void {
     this.consecutiveFailures = 0;
@@ -38,9 +43,22 @@ export class HealthTracker {
     if (latencyMs !== undefined && this.latency === null) this.latency = latencyMs;
   }
 
+  /** A listing of `scope` answered, but `count` of its items could not be read. */
+  itemsFailed(scope: string, count: number, message: string): void {
+    this.malformed += count;
+    this.brokenScopes.set(scope, message);
+    this.lastFailure = { at: Date.now(), message };
+  }
+
+  /** A listing of `scope` was read completely. */
+  itemsOk(scope: string): void {
+    this.brokenScopes.delete(scope);
+  }
+
   snapshot(): HealthSnapshot {
-    const status: HealthStatus =
+    const byCalls: HealthStatus =
       this.consecutiveFailures === 0 ? 'UP' : this.consecutiveFailures >= DOWN_AFTER || this.lastSuccess === null ? 'DOWN' : 'DEGRADED';
+    const status: HealthStatus = byCalls === 'UP' && this.brokenScopes.size > 0 ? 'DEGRADED' : byCalls;
     return {
       status,
       lastSuccessAt: this.lastSuccess === null ? null : new Date(this.lastSuccess).toISOString(),
@@ -48,6 +66,7 @@ export class HealthTracker {
       lastErrorAt: this.lastFailure === null ? null : new Date(this.lastFailure.at).toISOString(),
       latencyMs: this.latency === null ? null : Math.round(this.latency * 10) / 10,
       checked: this.lastSuccess !== null || this.lastFailure !== null,
+      malformedItems: this.malformed,
     };
   }
 }

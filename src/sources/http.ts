@@ -14,6 +14,11 @@ export interface HttpTimeouts {
   connectMs: number;
   headersMs: number;
   bodyMs: number;
+  /**
+   * The whole budget of one call, retries and their waits included: a body that drips in slowly
+   * or a retry loop cannot stretch a call past it. Default: connect + headers + body.
+   */
+  totalMs: number;
 }
 
 export interface RetryPolicy {
@@ -62,7 +67,7 @@ export interface HttpResponse {
   text: string;
 }
 
-const DEFAULT_TIMEOUTS: HttpTimeouts = { connectMs: 5_000, headersMs: 10_000, bodyMs: 10_000 };
+const DEFAULT_TIMEOUTS = { connectMs: 5_000, headersMs: 10_000, bodyMs: 10_000 };
 const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 100, maxDelayMs: 2_000 };
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 /** A Retry-After longer than this is not waited for inside one request; the error carries it instead. */
@@ -80,7 +85,8 @@ export class HttpClient {
   constructor(options: HttpClientOptions) {
     this.options = options;
     this.source = options.source;
-    this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    const phases = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    this.timeouts = { ...phases, totalMs: options.timeouts?.totalMs ?? phases.connectMs + phases.headersMs + phases.bodyMs };
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     const url = new URL(options.baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, '');
@@ -102,27 +108,26 @@ export class HttpClient {
   async request(req: HttpRequest): Promise<HttpResponse> {
     const idempotent = req.idempotent ?? req.method === 'GET';
     const attempts = idempotent ? Math.max(1, this.retry.attempts) : 1;
-    let lastError: GatewayError | undefined;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
+    const budget = AbortSignal.timeout(this.timeouts.totalMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, budget]) : budget;
+    const endsAt = performance.now() + this.timeouts.totalMs;
+    for (let attempt = 1; ; attempt++) {
       const started = performance.now();
       try {
-        const response = await this.once(req);
+        const response = await this.once(req, signal);
         this.options.health?.success(performance.now() - started);
         return response;
       } catch (error) {
-        const failure = this.toGatewayError(error, req);
-        if (req.signal?.aborted) throw failure;
-        lastError = failure;
-        const retryable = failure.transient && attempt < attempts;
-        const waitMs = retryable ? this.backoff(attempt, failure.retryAfterMs) : undefined;
-        if (waitMs === undefined) {
-          this.options.health?.failure(failure, performance.now() - started);
+        const failure = this.toGatewayError(error, req, budget);
+        const waitMs = failure.transient && attempt < attempts && !signal.aborted ? this.backoff(attempt, failure.retryAfterMs) : undefined;
+        // A retry that cannot finish inside the budget is not started.
+        if (waitMs === undefined || performance.now() + waitMs >= endsAt) {
+          if (!req.signal?.aborted) this.options.health?.failure(failure, performance.now() - started);
           throw failure;
         }
-        await sleep(waitMs, req.signal);
+        await sleep(waitMs, signal);
       }
     }
-    throw lastError ?? new GatewayError('UPSTREAM_UNAVAILABLE', `${this.options.upstream} request failed`, { source: this.source });
   }
 
   /** request() and JSON parsing in one; an empty body yields `undefined`. */
@@ -132,10 +137,12 @@ export class HttpClient {
     try {
       return JSON.parse(response.text) as T;
     } catch {
-      throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${this.options.upstream} returned malformed JSON`, {
+      const error = new GatewayError('UPSTREAM_BAD_RESPONSE', `${this.options.upstream} returned malformed JSON`, {
         source: this.source,
         status: response.status,
       });
+      this.options.health?.failure(error); // answered, but unusable: not a success for health
+      throw error;
     }
   }
 
@@ -143,7 +150,7 @@ export class HttpClient {
     await this.pool.close();
   }
 
-  private async once(req: HttpRequest): Promise<HttpResponse> {
+  private async once(req: HttpRequest, signal: AbortSignal): Promise<HttpResponse> {
     const headers: Record<string, string> = { accept: 'application/json', ...(req.anonymous ? {} : this.options.headers), ...req.headers };
     let body: string | undefined;
     if (req.body !== undefined) {
@@ -155,7 +162,7 @@ export class HttpClient {
       path: this.basePath + req.path + queryString(req.query),
       headers,
       body,
-      signal: req.signal,
+      signal,
     });
     const text = await readCapped(response.body, this.options.maxResponseBytes ?? DEFAULT_MAX_BYTES, () => {
       throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${this.options.upstream} response exceeded the size limit`, {
@@ -188,13 +195,17 @@ export class HttpClient {
     return new GatewayError('UPSTREAM_REJECTED', `${upstream} rejected the request (${status})${detail}`, { source, status });
   }
 
-  private toGatewayError(error: unknown, req: HttpRequest): GatewayError {
+  private toGatewayError(error: unknown, req: HttpRequest, budget: AbortSignal): GatewayError {
     if (error instanceof GatewayError) return error;
     const upstream = this.options.upstream;
     const source = this.source;
     const code = (error as { code?: string } | null)?.code;
     if (req.signal?.aborted) {
       return new GatewayError('UPSTREAM_TIMEOUT', `${upstream} request was cancelled`, { source, cause: error });
+    }
+    if (budget.aborted) {
+      const seconds = Math.round(this.timeouts.totalMs / 100) / 10;
+      return new GatewayError('UPSTREAM_TIMEOUT', `${upstream} did not answer within ${seconds} s`, { source, cause: error });
     }
     switch (code) {
       case 'UND_ERR_CONNECT_TIMEOUT':
@@ -218,6 +229,27 @@ export class HttpClient {
   private clean(message: string): string {
     return redact(message, this.secrets).slice(0, 300);
   }
+}
+
+const UNSAFE_SEGMENT = /^\.{1,2}$|[/\\\u0000-\u001f\u007f]/;
+
+/**
+ * Builds a request path from caller-given segments: each is checked (no empty, ".", ".." or
+ * separator, which could reach another upstream route even when percent-encoded) and encoded.
+ * Usage: urlPath`/v1/project/${project}/service/${name}`.
+ */
+export function urlPath(strings: TemplateStringsArray, ...segments: Array<string | number>): string {
+  let out = strings[0] ?? '';
+  segments.forEach((segment, i) => {
+    const text = String(segment);
+    if (text === '' || UNSAFE_SEGMENT.test(text)) {
+      throw new GatewayError('BAD_USER_INPUT', `${JSON.stringify(text)} is not a valid name: it cannot be empty, "." or "..", or contain "/", "\\" or control characters`, {
+        details: { value: text.slice(0, 100) },
+      });
+    }
+    out += encodeURIComponent(text) + (strings[i + 1] ?? '');
+  });
+  return out;
 }
 
 function queryString(query: HttpRequest['query']): string {

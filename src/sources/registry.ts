@@ -26,15 +26,26 @@ export class SourceRegistry {
     return source;
   }
 
-  /** A source of one concrete kind, or a BAD_USER_INPUT naming the mismatch. */
-  getAs<T extends SourceRuntime>(name: string, guard: (s: SourceRuntime) => s is T, expected: string): T {
-    const source = this.get(name);
-    if (!guard(source)) {
-      throw new GatewayError('BAD_USER_INPUT', `Source "${name}" is a ${source.kind} source, not ${expected}`, {
-        details: { argument: 'source' },
-      });
+  /**
+   * The source of one kind named `name`, or the only one of that kind when no name is given; a
+   * BAD_USER_INPUT that says what is configured otherwise.
+   */
+  ofKind<T extends SourceRuntime>(kind: string, vendor: string, name?: string): T {
+    const ofKind = this.all().filter((s) => s.kind === kind);
+    if (name !== undefined) {
+      const source = this.get(name);
+      if (source.kind !== kind) {
+        throw new GatewayError('BAD_USER_INPUT', `Source "${name}" is a ${source.kind} source, not ${vendor}`, { details: { argument: 'source' } });
+      }
+      return source as T;
     }
-    return source;
+    if (ofKind.length === 1) return ofKind[0] as T;
+    const names = ofKind.map((s) => s.name).join(', ');
+    throw new GatewayError(
+      'BAD_USER_INPUT',
+      ofKind.length === 0 ? `No ${vendor} source is configured` : `Several ${vendor} sources are configured (${names}): say which with source`,
+      { details: { argument: 'source' } },
+    );
   }
 
   async close(): Promise<void> {

@@ -2,23 +2,24 @@ import type { DecodedId } from '../model/ids.js';
 import type { HealthTracker } from './health.js';
 import type { PollEvent } from '../live/poller.js';
 
-export const SOURCE_KINDS = ['AIVEN', 'AEROSPIKE_BACKUP_SERVICE', 'SCALETRADE', 'DOCSPACE'] as const;
-export type SourceKind = (typeof SOURCE_KINDS)[number];
-
 /**
  * Something that, while watched, keeps the operation tracker fed with one upstream's state: a
- * shared poller (polled upstreams) or a stream bridge (pushing upstreams). Watchers of the same key
- * share one upstream loop. Values are the upstream resource; errors are delivered, not thrown.
+ * shared poller (polled upstreams) or a stream session (pushing upstreams). Watchers of the same
+ * key share one upstream loop. Values are the upstream resource; errors are delivered, not thrown.
  */
 export interface LiveFeed {
   key: string;
   watch(signal?: AbortSignal): AsyncIterableIterator<PollEvent<unknown>>;
 }
 
-/** The seam every upstream implements; resolvers of vendor-specific fields use the concrete class. */
+/**
+ * The seam every upstream implements (docs/SOURCES.md); resolvers of vendor-specific fields use
+ * the concrete class. Polled vendors get all of it from PolledSource (polled.ts).
+ */
 export interface SourceRuntime {
   readonly name: string;
-  readonly kind: SourceKind;
+  /** The config kind ("aiven"); GraphQL's SourceKind is derived from it. */
+  readonly kind: string;
   readonly health: HealthTracker;
   /** Vendor software version when the upstream tells it. */
   version(): Promise<string | null>;

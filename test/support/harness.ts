@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import type { AivenSourceConfig, GatewayConfig } from '../../src/config.js';
+import type { GatewayConfig } from '../../src/config.js';
+import { silentLogger } from '../../src/logger.js';
+import type { AivenSourceConfig } from '../../src/sources/aiven/kind.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/server.js';
 import { testScenario, type AivenScenario } from '../../src/sources/aiven/scenarios.js';
 import { startAivenSimulator, type AivenSimulator } from '../../src/sources/aiven/simulator.js';
@@ -63,8 +65,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     ],
     history: { path: join(dir, 'history.db'), retentionDays: 30 },
   };
-  const quiet = () => undefined;
-  let gateway = await ready(await createGateway(config, { log: quiet, ...options.gateway }));
+  const quiet = silentLogger();
+  let gateway = await ready(await createGateway(config, { logger: quiet, ...options.gateway }));
   const clients: Client[] = [];
 
   const world: World = {
@@ -89,7 +91,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     },
     async restartGateway() {
       await gateway.close();
-      gateway = await ready(await createGateway(config, { log: quiet, ...options.gateway }));
+      gateway = await ready(await createGateway(config, { logger: quiet, ...options.gateway }));
     },
     async close() {
       await Promise.allSettled(clients.map((c) => c.dispose()));

@@ -1,4 +1,4 @@
-import { HttpClient, type HttpClientOptions } from '../http.js';
+import { HttpClient, urlPath, type HttpClientOptions } from '../http.js';
 
 /** Aiven REST API wire types: only what the gateway reads, everything else passes through. */
 
@@ -89,6 +89,7 @@ export interface CreateServiceBody {
   disk_space_mb?: number;
   termination_protection?: boolean;
   user_config?: Record<string, unknown>;
+  project_vpc_id?: string;
 }
 
 export interface UpdateServiceBody {
@@ -115,7 +116,6 @@ export function describeAivenError(_status: number, body: string): string | unde
   return undefined;
 }
 
-const enc = encodeURIComponent;
 
 /** One method per Aiven endpoint the gateway uses. */
 export class AivenClient {
@@ -141,28 +141,28 @@ export class AivenClient {
   }
 
   async listServices(project: string, signal?: AbortSignal): Promise<AivenService[]> {
-    const body = await this.http.json<{ services?: AivenService[] }>({ method: 'GET', path: `/v1/project/${enc(project)}/service`, signal });
+    const body = await this.http.json<{ services?: AivenService[] }>({ method: 'GET', path: urlPath`/v1/project/${project}/service`, signal });
     return body?.services ?? [];
   }
 
   async getService(project: string, name: string, signal?: AbortSignal): Promise<AivenService> {
     const body = await this.http.json<{ service: AivenService }>({
       method: 'GET',
-      path: `/v1/project/${enc(project)}/service/${enc(name)}`,
+      path: urlPath`/v1/project/${project}/service/${name}`,
       signal,
     });
     return body.service;
   }
 
   async createService(project: string, input: CreateServiceBody): Promise<AivenService> {
-    const body = await this.http.json<{ service: AivenService }>({ method: 'POST', path: `/v1/project/${enc(project)}/service`, body: input });
+    const body = await this.http.json<{ service: AivenService }>({ method: 'POST', path: urlPath`/v1/project/${project}/service`, body: input });
     return body.service;
   }
 
   async updateService(project: string, name: string, input: UpdateServiceBody): Promise<AivenService> {
     const body = await this.http.json<{ service: AivenService }>({
       method: 'PUT',
-      path: `/v1/project/${enc(project)}/service/${enc(name)}`,
+      path: urlPath`/v1/project/${project}/service/${name}`,
       body: input,
       // A PUT carries the full intended values, so repeating it is harmless.
       idempotent: true,
@@ -171,7 +171,7 @@ export class AivenClient {
   }
 
   async deleteService(project: string, name: string): Promise<void> {
-    await this.http.request({ method: 'DELETE', path: `/v1/project/${enc(project)}/service/${enc(name)}` });
+    await this.http.request({ method: 'DELETE', path: urlPath`/v1/project/${project}/service/${name}` });
   }
 
   /**
@@ -179,7 +179,7 @@ export class AivenClient {
    * project-scoped variant answers an object keyed by type. Both shapes are accepted.
    */
   async listServiceTypes(project?: string, signal?: AbortSignal): Promise<AivenServiceType[]> {
-    const path = project ? `/v1/project/${enc(project)}/service_types` : '/v1/service_types';
+    const path = project ? urlPath`/v1/project/${project}/service_types` : '/v1/service_types';
     const body = await this.http.json<{ service_types?: AivenServiceType[] | Record<string, Omit<AivenServiceType, 'service_type'>> }>({
       method: 'GET',
       path,
@@ -192,7 +192,7 @@ export class AivenClient {
   async listServicePlans(project: string, serviceType: string, cloud?: string, signal?: AbortSignal): Promise<AivenServicePlan[]> {
     const body = await this.http.json<{ service_plans?: AivenServicePlan[] }>({
       method: 'GET',
-      path: `/v1/project/${enc(project)}/service_types/${enc(serviceType)}/plans`,
+      path: urlPath`/v1/project/${project}/service_types/${serviceType}/plans`,
       query: { cloud },
       signal,
     });

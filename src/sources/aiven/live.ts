@@ -2,7 +2,7 @@ import { Repeater } from 'graphql-yoga';
 import { GatewayError } from '../../errors.js';
 import { stableStringify } from '../../live/poller.js';
 import { holdFeeds } from '../../live/subscriptions.js';
-import type { AivenService } from './client.js';
+import type { Listing } from '../polled.js';
 import type { Service } from './map.js';
 import type { AivenSource } from './source.js';
 
@@ -27,9 +27,13 @@ export function watchService(source: AivenSource, project: string, name: string)
     let lastSent: string | undefined;
     let missingReported = false;
     holdFeeds([feed], abort.signal, source.name, push, (value) => {
-      const service = source.observeProject(project, value as AivenService[]).find((s) => s.name === name);
+      const listing = value as Listing<Service>;
+      const service = listing.items.find((s) => s.name === name);
       if (!service) {
-        if (!missingReported) void push(new GatewayError('NOT_FOUND', `Service ${name} does not exist in project ${project}`, { source: source.name }));
+        // An unreadable item may be this service: the feed's error event already says so.
+        if (!missingReported && listing.failures.length === 0) {
+          void push(new GatewayError('NOT_FOUND', `Service ${name} does not exist in project ${project}`, { source: source.name }));
+        }
         missingReported = true;
         lastSent = undefined;
         return;

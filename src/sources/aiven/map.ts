@@ -1,8 +1,42 @@
+import { z } from 'zod';
 import { globalId } from '../../model/ids.js';
+import { wireDecoder } from '../decode.js';
 import { EMPTY_PROGRESS, type OperationSnapshot, type OperationStatus, type Progress } from '../../model/operation.js';
 import type { AivenBackup, AivenNodeState, AivenProgressUpdate, AivenService, AivenServicePlan, AivenServiceType } from './client.js';
 
-/** Aiven wire objects → the gateway's model. Pure: no I/O, no clock (callers pass `now`). */
+/**
+ * Aiven wire objects → the gateway's model. Pure: no I/O, no clock (callers pass `now`).
+ * Facts and quirks relied on here: docs/upstreams/aiven.md.
+ */
+
+/**
+ * The structure map.ts relies on, checked per service before mapping: containers and identities
+ * must have the right shape; scalar leaves stay lenient (null, absent or odd values map to null).
+ */
+const progressUpdateWire = z.looseObject({ phase: z.string(), position: z.looseObject({}).nullish() });
+const nodeStateWire = z
+  .looseObject({
+    name: z.string().optional(),
+    node_name: z.string().optional(),
+    state: z.string(),
+    progress_updates: z.array(progressUpdateWire).nullish(),
+    shard: z.looseObject({}).nullish(),
+  })
+  .refine((node) => Boolean(node.name ?? node.node_name), { message: 'a node has neither name nor node_name' });
+const serviceWire = z.looseObject({
+  service_name: z.string().min(1),
+  service_type: z.string(),
+  state: z.string(),
+  node_states: z.array(nodeStateWire).nullish(),
+  backups: z.array(z.looseObject({ backup_name: z.string() })).nullish(),
+  maintenance: z.looseObject({}).nullish(),
+  user_config: z.record(z.string(), z.unknown()).nullish(),
+  tags: z.record(z.string(), z.unknown()).nullish(),
+  databases: z.array(z.unknown()).nullish(),
+});
+
+/** One service of a listing, checked; throws naming the bad field. */
+export const decodeService = wireDecoder(serviceWire) as (raw: unknown) => AivenService;
 
 export const SERVICE_STATES = ['RUNNING', 'REBUILDING', 'REBALANCING', 'POWEROFF', 'UNKNOWN'] as const;
 export type ServiceState = (typeof SERVICE_STATES)[number];
@@ -124,8 +158,17 @@ export function nodeId(source: string, project: string, service: string, node: s
   return globalId('ServiceNode', [source, project, service, node]);
 }
 
-export function nodeRestoreId(source: string, project: string, service: string, node: string): string {
-  return globalId('NodeRestore', [source, project, service, node]);
+/**
+ * Aiven gives a restore no identity of its own: one run is the node's restore that the gateway
+ * first saw at `startedAt`, so a second restore of the same node is a new operation.
+ */
+export function nodeRestoreId(source: string, project: string, service: string, node: string, startedAt: string): string {
+  return globalId('NodeRestore', [source, project, service, node, startedAt]);
+}
+
+/** The object a node restore runs on (its RunClock key within a project). */
+export function nodeRunKey(service: string, node: string): string {
+  return JSON.stringify([service, node]);
 }
 
 function enumValue<T extends string>(raw: unknown, values: readonly T[]): T {
@@ -234,6 +277,10 @@ export function mapService(source: string, project: string, raw: AivenService): 
 /** Node states during which a node is being restored (or brought up from a backup). */
 const RESTORING: ReadonlySet<NodeState> = new Set(['SETTING_UP_VM', 'SYNCING_DATA', 'TIMING_OUT']);
 
+/**
+ * The one in-flight predicate for Aiven: a node restore is in flight while the node sets up,
+ * syncs, or times out (it may still recover), or reports phases in a state we do not know.
+ */
 export function isRestoring(node: ServiceNode): boolean {
   return RESTORING.has(node.state) || (node.state === 'UNKNOWN' && node.phases.length > 0);
 }
@@ -283,13 +330,13 @@ export function activePhase(node: ServiceNode): RestorePhase | undefined {
   return ordered.find((p) => !p.completed) ?? ordered.at(-1);
 }
 
-/** The restore operation of a node that is restoring now, or null. */
-export function nodeRestoreSnapshot(node: ServiceNode, now: string): OperationSnapshot | null {
+/** The restore operation of a node that is restoring now (started at `startedAt`), or null. */
+export function nodeRestoreSnapshot(node: ServiceNode, now: string, startedAt: string): OperationSnapshot | null {
   if (!isRestoring(node)) return null;
   const active = activePhase(node);
   const detail: NodeRestoreDetail = { project: node.project, service: node.service, node };
   return {
-    id: nodeRestoreId(node.source, node.project, node.service, node.name),
+    id: nodeRestoreId(node.source, node.project, node.service, node.name, startedAt),
     typename: 'NodeRestore',
     source: node.source,
     kind: 'RESTORE',
@@ -304,7 +351,7 @@ export function nodeRestoreSnapshot(node: ServiceNode, now: string): OperationSn
           : active
             ? `phase ${active.vendorPhase}`
             : null,
-    startedAt: null,
+    startedAt,
     updatedAt: now,
     finishedAt: null,
     detail,

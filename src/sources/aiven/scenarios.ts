@@ -97,6 +97,8 @@ const GiB = 1024 * 1024 * 1024;
 
 /**
  * Live demo: two projects, restores that advance in real time over ~60–90 s and loop forever.
+ * Negative `startAfterMs` puts each restore mid-run at start (a different stage each), so the very
+ * first query already shows phases moving.
  *
  * acme-prod
  *   pg-orders       pg business-8, termination_protection; standby restores prepare → basebackup →
@@ -138,6 +140,7 @@ export function demoScenario(): AivenScenario {
               role: 'standby',
               availability_zone: 'europe-west3-b',
               restore: {
+                startAfterMs: -25_000,
                 setupMs: 8_000,
                 phases: [
                   { phase: 'prepare', unit: 'prepare_percent', min: 0, max: 100, durationMs: 8_000 },
@@ -169,7 +172,7 @@ export function demoScenario(): AivenScenario {
               role: 'read-replica',
               availability_zone: 'europe-west3-a',
               restore: {
-                startAfterMs: 5_000,
+                startAfterMs: -15_000,
                 setupMs: 6_000,
                 phases: [
                   { phase: 'prepare', unit: 'prepare_percent', min: 0, max: 100, durationMs: 6_000 },
@@ -207,7 +210,7 @@ export function demoScenario(): AivenScenario {
               availability_zone: 'europe-west3-a',
               shard: { name: 'shard-2', position: 2 },
               restore: {
-                startAfterMs: 10_000,
+                startAfterMs: -30_000,
                 setupMs: 10_000,
                 phases: [
                   { phase: 'prepare', unit: 'prepare_percent', min: 0, max: 100, durationMs: 5_000 },
@@ -233,7 +236,7 @@ export function demoScenario(): AivenScenario {
               availability_zone: 'eu-west-1b',
               roles: '-mdi',
               restore: {
-                startAfterMs: 3_000,
+                startAfterMs: -12_000,
                 setupMs: 7_000,
                 phases: [{ phase: 'basebackup', unit: 'bytes_uncompressed', min: 0, max: 5 * GiB, durationMs: 50_000 }],
                 reportProgress: false,
@@ -245,7 +248,7 @@ export function demoScenario(): AivenScenario {
               availability_zone: 'eu-west-1c',
               roles: '-di',
               restore: {
-                startAfterMs: 20_000,
+                startAfterMs: -3_000,
                 setupMs: 5_000,
                 phases: [{ phase: 'stream', durationMs: 30_000 }],
                 reportProgress: 'empty',
@@ -281,7 +284,7 @@ export function demoScenario(): AivenScenario {
               name: 'pg-legacy-1',
               legacyNodeName: true,
               restore: {
-                startAfterMs: 2_000,
+                startAfterMs: -9_000,
                 setupMs: 5_000,
                 phases: [
                   { phase: 'prepare', unit: 'prepare_percent', min: 0, max: 100, durationMs: 5_000 },

@@ -53,6 +53,11 @@ export interface AivenSimulator {
   fail(fault: AivenFault, opts?: { count?: number; pathPrefix?: string }): void;
   clearFaults(): void;
   forgetService(project: string, service: string): void;
+  /**
+   * Rewrites every service view before it is sent (null: stop): for malformed items and states
+   * the gateway has never heard of.
+   */
+  tamper(hook: ((project: string, service: Record<string, unknown>) => Record<string, unknown>) | null): void;
   getService(project: string, service: string): Record<string, unknown> | undefined;
   close(): Promise<void>;
 }
@@ -60,6 +65,8 @@ export interface AivenSimulator {
 export type AivenFault =
   | { kind: 'status'; status: number; body?: unknown; retryAfterSeconds?: number }
   | { kind: 'malformed-json' }
+  /** A 200 whose body arrives one byte every `intervalMs` (a slow-loris upstream). */
+  | { kind: 'drip'; intervalMs: number }
   | { kind: 'hang'; ms: number }
   | { kind: 'drop' };
 
@@ -279,6 +286,7 @@ export async function startAivenSimulator(opts: AivenSimulatorOptions): Promise<
   let offset = 0;
   const now = (): number => startAt + offset + (manual ? 0 : Date.now() - realStart);
 
+  let tamper: ((project: string, service: Record<string, unknown>) => Record<string, unknown>) | null = null;
   const projects = new Map<string, { defaultCloud: string; services: Map<string, ServiceRt> }>();
   for (const [name, seeds] of Object.entries(opts.scenario.projects)) {
     const services = new Map<string, ServiceRt>();
@@ -359,7 +367,7 @@ export async function startAivenSimulator(opts: AivenSimulatorOptions): Promise<
       backups: s.backups.map((b) => ({ cloud: s.cloud_name, ...b })),
     };
     for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
-    return out;
+    return tamper ? tamper(s.project, out) : out;
   }
 
   function connection(type: string, host: string, port: number, password: string): { uri: string; params: Record<string, string> } {
@@ -617,6 +625,23 @@ export async function startAivenSimulator(opts: AivenSimulatorOptions): Promise<
         sendJson(res, f.status, f.body ?? aivenErrorBody(f.status, reason, code), headers);
         return;
       }
+      if (f.kind === 'drip') {
+        const text = '{"services":[]}'.padEnd(4_096, ' ');
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(text.length) });
+        let sent = 0;
+        const timer = setInterval(() => {
+          if (res.destroyed || sent >= text.length) {
+            clearInterval(timer);
+            timers.delete(timer);
+            if (!res.destroyed) res.end();
+            return;
+          }
+          res.write(text[sent++]!);
+        }, f.intervalMs);
+        timer.unref();
+        timers.add(timer);
+        return;
+      }
       // hang: answer normally after f.ms
       const timer = setTimeout(() => {
         timers.delete(timer);
@@ -652,12 +677,13 @@ export async function startAivenSimulator(opts: AivenSimulatorOptions): Promise<
     fail(fault, o = {}) { faults.push({ fault, remaining: o.count ?? 1, pathPrefix: o.pathPrefix ?? '' }); },
     clearFaults() { faults = []; },
     forgetService(p, s) { projects.get(p)?.services.delete(s); },
+    tamper(hook) { tamper = hook; },
     getService(p, s) {
       const rt = projects.get(p)?.services.get(s);
       return rt ? serviceView(rt) : undefined;
     },
     close() {
-      for (const t of timers) clearTimeout(t);
+      for (const t of timers) clearInterval(t);
       timers.clear();
       return new Promise<void>((resolve) => {
         server.close(() => resolve());

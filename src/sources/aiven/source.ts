@@ -1,51 +1,38 @@
-import type { AivenSourceConfig } from '../../config.js';
 import { GatewayError } from '../../errors.js';
-import type { PollerHub, PollSpec } from '../../live/poller.js';
-import type { OperationTracker } from '../../live/tracker.js';
 import type { DecodedId } from '../../model/ids.js';
-import { isFinal, type OperationSnapshot } from '../../model/operation.js';
-import { HealthTracker } from '../health.js';
-import type { LiveFeed, SourceRuntime } from '../source.js';
-import { AivenClient, type AivenService, type CreateServiceBody, type UpdateServiceBody } from './client.js';
+import type { OperationSnapshot } from '../../model/operation.js';
+import type { SourceServices } from '../kind.js';
+import { PolledSource, type Listing, type PolledScope } from '../polled.js';
+import type { AivenSourceConfig } from './kind.js';
+import { AivenClient, type CreateServiceBody, type UpdateServiceBody } from './client.js';
 import {
   closeNodeRestore,
+  decodeService,
   isRestoring,
   mapService,
   mapServicePlan,
   mapServiceType,
-  nodeRestoreId,
   nodeRestoreSnapshot,
+  nodeRunKey,
+  type NodeRestoreDetail,
   type Service,
   type ServicePlanModel,
   type ServiceTypeModel,
 } from './map.js';
 
-export interface LiveServices {
-  poller: PollerHub;
-  tracker: OperationTracker;
-}
-
-/** What resolvers and live loops call for one configured Aiven source. */
-export class AivenSource implements SourceRuntime {
-  readonly kind = 'AIVEN' as const;
-  readonly name: string;
-  readonly health = new HealthTracker();
+/**
+ * One configured Aiven source. Its scope is a project: the service list carries every service,
+ * node and restore phase, so every query and subscription on a project shares one call.
+ */
+export class AivenSource extends PolledSource<Service> {
   readonly client: AivenClient;
   private readonly config: AivenSourceConfig;
-  private readonly live: LiveServices;
   private discovered: Promise<string[]> | undefined;
-  /** Concurrent list calls for the same project share one upstream request. */
-  private readonly listing = new Map<string, Promise<AivenService[]>>();
-  /**
-   * A listing reaches several consumers (the poller's tracker hook, every serviceUpdated watcher,
-   * coalesced queries): it is mapped and reported to the tracker once.
-   */
-  private readonly observed = new WeakMap<AivenService[], Service[]>();
+  private readonly projectScopes = new Map<string, PolledScope<Service>>();
 
-  constructor(config: AivenSourceConfig, live: LiveServices) {
+  constructor(config: AivenSourceConfig, services: SourceServices) {
+    super({ name: config.name, kind: config.kind, upstream: 'Aiven API', poll: config.poll }, services);
     this.config = config;
-    this.name = config.name;
-    this.live = live;
     this.client = new AivenClient({
       source: config.name,
       baseUrl: config.baseUrl,
@@ -59,11 +46,6 @@ export class AivenSource implements SourceRuntime {
     return null; // Aiven's API does not report a version.
   }
 
-  async probe(signal?: AbortSignal): Promise<void> {
-    const [first] = await this.projects(signal);
-    if (first !== undefined) await this.client.listServices(first, signal);
-  }
-
   /** Configured projects, or those the token can see (`GET /v1/project`), discovered once. */
   async projects(signal?: AbortSignal): Promise<string[]> {
     if (this.config.projects?.length) return this.config.projects;
@@ -74,34 +56,25 @@ export class AivenSource implements SourceRuntime {
     return this.discovered;
   }
 
-  /** Every service of a project with nodes and phases, in one upstream call; feeds the tracker. */
-  async listServices(project: string, signal?: AbortSignal): Promise<Service[]> {
-    let pending = this.listing.get(project);
-    if (!pending) {
-      // Not tied to one caller's signal: others may be waiting on the same request.
-      pending = this.client.listServices(project).finally(() => this.listing.delete(project));
-      this.listing.set(project, pending);
-    }
-    const raw = await (signal ? abortable(pending, signal) : pending);
-    return this.observeProject(project, raw);
+  async scopes(signal?: AbortSignal): Promise<PolledScope<Service>[]> {
+    return (await this.projects(signal)).map((project) => this.projectScope(project));
+  }
+
+  /** Every service of a project with nodes and phases, in one (shared) upstream call. */
+  listServices(project: string, signal?: AbortSignal): Promise<Listing<Service>> {
+    return this.list(this.projectScope(project), signal);
   }
 
   async getService(project: string, name: string, signal?: AbortSignal): Promise<Service> {
-    const service = mapService(this.name, project, await this.client.getService(project, name, signal));
-    this.observeService(service);
-    return service;
+    return this.seen(project, await this.client.getService(project, name, signal));
   }
 
   async createService(project: string, input: CreateServiceBody): Promise<Service> {
-    const service = mapService(this.name, project, await this.client.createService(project, input));
-    this.observeService(service);
-    return service;
+    return this.seen(project, await this.client.createService(project, input));
   }
 
   async updateService(project: string, name: string, input: UpdateServiceBody): Promise<Service> {
-    const service = mapService(this.name, project, await this.client.updateService(project, name, input));
-    this.observeService(service);
-    return service;
+    return this.seen(project, await this.client.updateService(project, name, input));
   }
 
   /**
@@ -113,7 +86,7 @@ export class AivenSource implements SourceRuntime {
     if (current.termination_protection) {
       throw new GatewayError(
         'FORBIDDEN',
-        `Service ${name} has termination protection enabled; disable it with updateService(terminationProtection: false) before deleting`,
+        `Service ${name} has termination protection enabled; disable it with updateAivenService(terminationProtection: false) before deleting`,
         { source: this.name },
       );
     }
@@ -128,102 +101,81 @@ export class AivenSource implements SourceRuntime {
     return (await this.client.listServicePlans(project, serviceType, cloud, signal)).map((p) => mapServicePlan(p, cloud));
   }
 
-  /** Projects whose live feed is running are skipped: that loop already keeps the tracker current. */
-  async refreshOperations(signal?: AbortSignal): Promise<void> {
-    const stale = (await this.projects(signal)).filter((project) => this.live.poller.peek(this.projectFeed(project).key) === undefined);
-    await Promise.all(stale.map((project) => this.listServices(project, signal)));
+  /** The live feed of a project (serviceUpdated watches it). */
+  projectFeed(project: string) {
+    return this.feed(this.projectScope(project));
   }
 
-  async feeds(signal?: AbortSignal): Promise<LiveFeed[]> {
-    return (await this.projects(signal)).map((project) => this.projectFeed(project));
-  }
-
-  feedFor(operation: DecodedId): LiveFeed | undefined {
-    const [source, project] = operation.parts;
-    if (operation.typename !== 'NodeRestore' || source !== this.name || typeof project !== 'string') return undefined;
-    return this.projectFeed(project);
-  }
-
-  /**
-   * The one live resource per project: the service list carries every service, node and restore
-   * phase, so all subscriptions on a project share one upstream call per interval.
-   */
-  projectFeed(project: string): LiveFeed & { spec: PollSpec<AivenService[]> } {
-    const spec: PollSpec<AivenService[]> = {
-      key: `aiven:${this.name}:${project}:services`,
-      fetch: (signal) => this.client.listServices(project, signal),
-      isActive: (services) =>
-        services.some((s) => (s.state !== 'RUNNING' && s.state !== 'POWEROFF') || (s.node_states ?? []).some((n) => n.state !== 'running')),
-      activeMs: this.config.poll.activeMs,
-      idleMs: this.config.poll.idleMs,
-      onValue: (services) => this.observeProject(project, services),
-    };
-    return { key: spec.key, spec, watch: (signal) => this.live.poller.watch(spec, signal) };
+  /** The restore the gateway knows for a node now: in flight, or the last one it saw end. */
+  restoreOf(project: string, service: string, node: string): OperationSnapshot | null {
+    const open = this.services.tracker
+      .openIn(`${this.name}:${projectKey(project)}`)
+      .find((op) => this.runKeyOf(op) === nodeRunKey(service, node));
+    return open ?? this.lastRestores.get(JSON.stringify([project, service, node])) ?? null;
   }
 
   close(): Promise<void> {
     return this.client.close();
   }
 
-  /**
-   * Maps a full project listing and reports its restores to the tracker (vanished ones get
-   * closed), once per listing object.
-   */
-  observeProject(project: string, raw: AivenService[]): Service[] {
-    const seen = this.observed.get(raw);
-    if (seen) return seen;
-    const now = new Date().toISOString();
-    const services = raw.map((s) => mapService(this.name, project, s));
-    this.observed.set(raw, services);
-    const snapshots = services.flatMap((service) =>
-      service.nodes.flatMap((node) => {
-        const snapshot = nodeRestoreSnapshot(node, now);
-        return snapshot ? [this.withStart(snapshot, now)] : [];
-      }),
-    );
-    const byName = new Map(services.map((s) => [s.name, s]));
-    this.live.tracker.observe(`aiven:${this.name}:${project}`, snapshots, (last) => {
-      const detail = last.detail as { service: string; node: { name: string } };
-      const service = byName.get(detail.service);
-      const node = service?.nodes.find((n) => n.name === detail.node.name);
-      return closeNodeRestore(last, node, service?.state, now);
-    });
-    return services;
+  protected scopeFor(operation: DecodedId): PolledScope<Service> | undefined {
+    const [, project] = operation.parts;
+    return operation.typename === 'NodeRestore' && typeof project === 'string' ? this.projectScope(project) : undefined;
   }
 
-  /** Reports the restores of one service seen outside a full listing (a get or a mutation). */
-  private observeService(service: Service): void {
-    const now = new Date().toISOString();
-    for (const node of service.nodes) {
-      const snapshot = nodeRestoreSnapshot(node, now);
-      if (snapshot) {
-        this.live.tracker.observeOne(this.withStart(snapshot, now));
-        continue;
-      }
-      const last = this.live.tracker.current(nodeRestoreId(this.name, service.project, service.name, node.name));
-      if (last && !isFinal(last.status) && !isRestoring(node)) {
-        this.live.tracker.observeOne(closeNodeRestore(last, node, service.state, now));
-      }
-    }
+  protected scopeKeyOf(operation: OperationSnapshot): string | undefined {
+    return operation.typename === 'NodeRestore' ? projectKey((operation.detail as NodeRestoreDetail).project) : undefined;
   }
 
-  /** Aiven has no restore timestamps: a restore starts when the gateway first sees it. */
-  private withStart(snapshot: OperationSnapshot, now: string): OperationSnapshot {
-    const previous = this.live.tracker.current(snapshot.id);
-    const startedAt = previous && !isFinal(previous.status) ? previous.startedAt : now;
-    return { ...snapshot, startedAt };
+  protected override runKeyOf(operation: OperationSnapshot): string | undefined {
+    if (operation.typename !== 'NodeRestore') return undefined;
+    const detail = operation.detail as NodeRestoreDetail;
+    return nodeRunKey(detail.service, detail.node.name);
+  }
+
+  /** Last finished restore per node, for ServiceNode.restore once a run has ended. */
+  private readonly lastRestores = new Map<string, OperationSnapshot>();
+
+  private projectScope(project: string): PolledScope<Service> {
+    let scope = this.projectScopes.get(project);
+    if (scope) return scope;
+    scope = {
+      key: projectKey(project),
+      fetch: (signal) => this.client.listServices(project, signal),
+      decode: (raw) => mapService(this.name, project, decodeService(raw)),
+      operations: (services, { now, runs }) =>
+        services.flatMap((service) =>
+          service.nodes.flatMap((node) => {
+            if (!isRestoring(node)) return [];
+            const snapshot = nodeRestoreSnapshot(node, now, runs.start(nodeRunKey(service.name, node.name)));
+            return snapshot ? [snapshot] : [];
+          }),
+        ),
+      close: (last, services, now) => {
+        const detail = last.detail as NodeRestoreDetail;
+        const service = services.find((s) => s.name === detail.service);
+        const closed = closeNodeRestore(last, service?.nodes.find((n) => n.name === detail.node.name), service?.state, now);
+        this.lastRestores.set(JSON.stringify([project, detail.service, detail.node.name]), closed);
+        return closed;
+      },
+    };
+    this.projectScopes.set(project, scope);
+    return scope;
+  }
+
+  /** A service seen outside a listing: its restores are reported (and closed when they ended). */
+  private seen(project: string, raw: unknown): Service {
+    const scope = this.projectScope(project);
+    const service = this.decodeOne(scope, raw);
+    this.observeItems(scope, [service], (op) => (op.detail as NodeRestoreDetail).service === service.name);
+    return service;
   }
 }
 
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
+function projectKey(project: string): string {
+  return `project:${project}`;
 }
 
-export function isAivenSource(source: SourceRuntime): source is AivenSource {
+export function isAivenSource(source: unknown): source is AivenSource {
   return source instanceof AivenSource;
 }

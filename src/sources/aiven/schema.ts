@@ -1,15 +1,15 @@
-import { badInput } from '../errors.js';
-import { redact } from '../sources/redact.js';
-import { eventPayload } from '../live/subscriptions.js';
-import { watchService } from '../sources/aiven/live.js';
-import { decodeGlobalId, encodeGlobalId } from '../model/ids.js';
-import type { OperationSnapshot } from '../model/operation.js';
-import type { UpdateServiceBody } from '../sources/aiven/client.js';
+import { badInput, GatewayError } from '../../errors.js';
+import { redact } from '../redact.js';
+import { eventPayload } from '../../live/subscriptions.js';
+import { watchService } from './live.js';
+import { decodeGlobalId, encodeGlobalId } from '../../model/ids.js';
+import type { OperationSnapshot } from '../../model/operation.js';
+import type { UpdateServiceBody } from './client.js';
 import {
   NODE_STATES,
   RESTORE_PHASES,
   SERVICE_STATES,
-  nodeRestoreId,
+  isRestoring,
   type BackupChainPosition,
   type NodeRestoreDetail,
   type RestorePhase,
@@ -18,24 +18,23 @@ import {
   type ServiceBackup,
   type ServicePlanModel,
   type ServiceTypeModel,
-} from '../sources/aiven/map.js';
-import { isAivenSource, type AivenSource } from '../sources/aiven/source.js';
-import type { GatewayContext } from '../context.js';
-import { builder } from './builder.js';
-import { OperationRef } from './operation.js';
-import { ProgressRef } from './progress.js';
-import { SourceRef } from './source.js';
+} from './map.js';
+import type { AivenSource } from './source.js';
+import type { GatewayContext } from '../../context.js';
+import { STATE_STREAM } from '../../plugins/use-shared-subscriptions.js';
+import { builder } from '../../schema/builder.js';
+import { OperationRef } from '../../schema/operation.js';
+import { ProgressRef } from '../../schema/progress.js';
+import { SourceRef, sourceEntryField, sourceNode } from '../../schema/source.js';
 
-function aiven(ctx: GatewayContext, name: string): AivenSource {
-  return ctx.registry.getAs(name, isAivenSource, 'an Aiven source');
+/** Aiven's part of the API: AivenSource (the `aiven(source:)` entry), services, nodes, restores. */
+
+function aiven(ctx: GatewayContext, name: string | null | undefined): AivenSource {
+  return ctx.registry.ofKind<AivenSource>('aiven', 'Aiven', name ?? undefined);
 }
 
 function localId(id: string): string {
   return decodeGlobalId(id).id;
-}
-
-function parts(id: string): string[] {
-  return (JSON.parse(id) as unknown[]).map(String);
 }
 
 function isType(typename: string) {
@@ -102,18 +101,57 @@ const ServiceBackupRef = builder.objectRef<ServiceBackup>('ServiceBackup').imple
   }),
 });
 
-export const ServiceRef = builder.objectRef<Service>('Service');
-export const ServiceNodeRef = builder.objectRef<ServiceNode>('ServiceNode');
+/**
+ * Batching (Pothos dataloader): every service lookup of one request that falls in the same project
+ * costs one upstream call — the project listing when several of its services are needed (shared
+ * with any listing already under way), a single-service GET when only one is.
+ */
+async function loadServices(keys: readonly string[], ctx: GatewayContext): Promise<Array<Service | Error>> {
+  const wanted = keys.map((key) => JSON.parse(key) as [string, string, string]);
+  const perProject = new Map<string, number>();
+  for (const [source, project] of wanted) perProject.set(`${source}\u0000${project}`, (perProject.get(`${source}\u0000${project}`) ?? 0) + 1);
+  return Promise.all(
+    wanted.map(async ([source, project, name]) => {
+      try {
+        const aivenSource = aiven(ctx, source);
+        if (perProject.get(`${source}\u0000${project}`) === 1) return await aivenSource.getService(project, name);
+        const found = (await aivenSource.listServices(project)).items.find((s) => s.name === name);
+        return found ?? (await aivenSource.getService(project, name)); // absent or unreadable: the single GET says which
+      } catch (error) {
+        return error instanceof Error ? error : new Error(String(error));
+      }
+    }),
+  );
+}
+
+function serviceKey(source: string, project: string, name: string): string {
+  return JSON.stringify([source, project, name]);
+}
+
+export const ServiceRef = builder.loadableNodeRef('Service', {
+  id: { resolve: (s: Service) => localId(s.id) },
+  load: loadServices,
+});
+export const ServiceNodeRef = builder.loadableNodeRef('ServiceNode', {
+  id: { resolve: (n: ServiceNode) => localId(n.id) },
+  load: async (keys: readonly string[], ctx: GatewayContext) =>
+    Promise.all(
+      keys.map(async (key) => {
+        const [source, project, service, node] = JSON.parse(key) as [string, string, string, string];
+        try {
+          const found = await ServiceRef.getDataloader(ctx).load(serviceKey(source, project, service));
+          return found.nodes.find((n) => n.name === node) ?? new GatewayError('NOT_FOUND', `Node ${node} is not part of service ${service}`, { source });
+        } catch (error) {
+          return error instanceof Error ? error : new Error(String(error));
+        }
+      }),
+    ),
+});
 export const NodeRestoreRef = builder.objectRef<OperationSnapshot>('NodeRestore');
 
-builder.node(ServiceRef, {
+ServiceRef.implement({
   description: 'An Aiven service.',
-  id: { resolve: (s) => localId(s.id) },
   isTypeOf: isType('Service'),
-  loadOne: (id, ctx) => {
-    const [source, project, name] = parts(id) as [string, string, string];
-    return ctx.loaders.aiven.service.load([source, project, name]);
-  },
   fields: (t) => ({
     source: t.field({ type: SourceRef, resolve: (s, _, ctx) => ctx.registry.get(s.source) }),
     project: t.exposeString('project'),
@@ -146,21 +184,15 @@ builder.node(ServiceRef, {
     backups: t.field({ type: [ServiceBackupRef], description: 'Backups Aiven keeps for this service, newest last as Aiven lists them.', resolve: (s) => s.backups }),
     nodes: t.field({ type: [ServiceNodeRef], resolve: (s) => s.nodes }),
     restoring: t.boolean({
-      description: 'Whether any node is restoring now.',
-      resolve: (s) => s.nodes.some((n) => n.state === 'SETTING_UP_VM' || n.state === 'SYNCING_DATA'),
+      description: 'Whether any node is restoring now (setting up, syncing, or timing out).',
+      resolve: (s) => s.nodes.some(isRestoring),
     }),
   }),
 });
 
-builder.node(ServiceNodeRef, {
+ServiceNodeRef.implement({
   description: 'One node of an Aiven service (node_states[]).',
-  id: { resolve: (n) => localId(n.id) },
   isTypeOf: isType('ServiceNode'),
-  loadOne: async (id, ctx) => {
-    const [source, project, service, node] = parts(id) as [string, string, string, string];
-    const found = await ctx.loaders.aiven.service.load([source, project, service]);
-    return found.nodes.find((n) => n.name === node) ?? null;
-  },
   fields: (t) => ({
     name: t.exposeString('name', { description: 'The API\'s `name` (or the older `node_name`).' }),
     state: t.field({ type: NodeStateEnum, resolve: (n) => n.state }),
@@ -177,10 +209,7 @@ builder.node(ServiceNodeRef, {
       type: NodeRestoreRef,
       nullable: true,
       description: 'The restore in progress, or the last one the gateway observed for this node.',
-      resolve: (n, _, ctx) => {
-        const id = nodeRestoreId(n.source, n.project, n.service, n.name);
-        return ctx.tracker.current(id) ?? ctx.history.get(id) ?? null;
-      },
+      resolve: (n, _, ctx) => aiven(ctx, n.source).restoreOf(n.project, n.service, n.name),
     }),
   }),
 });
@@ -202,7 +231,7 @@ builder.node(NodeRestoreRef, {
       description: 'The service now (null when it no longer exists).',
       resolve: async (op, _, ctx) => {
         const d = op.detail as NodeRestoreDetail;
-        return ctx.loaders.aiven.service.load([op.source, d.project, d.service]).catch(() => null);
+        return ServiceRef.getDataloader(ctx).load(serviceKey(op.source, d.project, d.service)).catch(() => null);
       },
     }),
     node: t.field({ type: ServiceNodeRef, description: 'The node as it was at this state of the restore.', resolve: (op) => (op.detail as NodeRestoreDetail).node }),
@@ -230,78 +259,82 @@ const ServicePlanRef = builder.objectRef<ServicePlanModel>('ServicePlan').implem
   }),
 });
 
-function encodeCursor(service: Service): string {
-  return Buffer.from(JSON.stringify([service.project, service.name])).toString('base64url');
+/** A services page holds services and, for items Aiven sent that could not be read, their errors. */
+type ServiceEntry = Service | GatewayError;
+
+function encodeCursor(entry: ServiceEntry, index: number): string {
+  const key = entry instanceof GatewayError ? ['!unreadable', index] : [entry.project, entry.name];
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
-builder.queryFields((t) => ({
-  services: t.connection({
-    type: ServiceRef,
-    nullable: true,
-    description: 'Services of an Aiven source, in one upstream call per project, by project then name. Null (with an error) when the upstream fails, so other fields still resolve.',
-    args: {
-      source: t.arg.string({ required: true }),
-      project: t.arg.string({ description: 'Default: every configured (or discovered) project.' }),
-    },
-    resolve: async (_, args, ctx) => {
-      if (args.last != null || args.before != null) throw badInput('services pages forward only: use first/after', { argument: 'last' });
-      const first = args.first ?? 100;
-      if (first < 0 || first > 1000) throw badInput('first must be between 0 and 1000', { argument: 'first' });
-      const source = aiven(ctx, args.source);
-      const projects = args.project ? [args.project] : await source.projects();
-      const lists = await Promise.all(projects.map((p) => ctx.loaders.aiven.projectServices.load([source.name, p])));
-      const all = lists.flat().sort((a, b) => a.project.localeCompare(b.project) || a.name.localeCompare(b.name));
-      let start = 0;
-      if (args.after) {
-        const index = all.findIndex((s) => encodeCursor(s) === args.after);
-        if (index < 0) throw badInput('after is not a cursor of this list (the service may have been deleted)', { argument: 'after' });
-        start = index + 1;
-      }
-      const slice = all.slice(start, start + first);
-      return {
-        edges: slice.map((node) => ({ cursor: encodeCursor(node), node })),
-        pageInfo: {
-          hasNextPage: start + first < all.length,
-          hasPreviousPage: start > 0,
-          startCursor: slice[0] ? encodeCursor(slice[0]) : null,
-          endCursor: slice.at(-1) ? encodeCursor(slice.at(-1)!) : null,
-        },
-      };
-    },
+export const AivenSourceRef = builder.objectRef<AivenSource>('AivenSource');
+
+builder.node(AivenSourceRef, {
+  ...sourceNode<AivenSource>('aiven'),
+  description: 'A configured Aiven source: its services, nodes and restore phases, service types and plans.',
+  fields: (t) => ({
+    projects: t.stringList({ description: 'Configured projects, or those the token sees.', resolve: (source) => source.projects() }),
+    services: t.connection({
+      type: ServiceRef,
+      nullable: true,
+      nodeNullable: true,
+      description:
+        'Services, in one upstream call per project, by project then name. A service Aiven sent that cannot be read is an edge whose node is null with an error at that edge; the whole field is null (with an error) only when the upstream fails, so other fields still resolve.',
+      args: { project: t.arg.string({ description: 'Default: every configured (or discovered) project.' }) },
+      resolve: async (source, args) => {
+        if (args.last != null || args.before != null) throw badInput('services pages forward only: use first/after', { argument: 'last' });
+        const first = args.first ?? 100;
+        if (first < 0 || first > 1000) throw badInput('first must be between 0 and 1000', { argument: 'first' });
+        const projects = args.project ? [args.project] : await source.projects();
+        const listings = await Promise.all(projects.map((p) => source.listServices(p)));
+        const services = listings.flatMap((l) => l.items).sort((a, b) => a.project.localeCompare(b.project) || a.name.localeCompare(b.name));
+        const all: ServiceEntry[] = [...services, ...listings.flatMap((l) => l.failures)];
+        const cursors = all.map(encodeCursor);
+        let start = 0;
+        if (args.after) {
+          const index = cursors.indexOf(args.after);
+          if (index < 0) throw badInput('after is not a cursor of this list (the service may have been deleted)', { argument: 'after' });
+          start = index + 1;
+        }
+        const end = Math.min(all.length, start + first);
+        // graphql-js turns an Error returned as a value into an error at that path: the bad item's edge.
+        const edges = all.slice(start, end).map((node, i) => ({ cursor: cursors[start + i]!, node: node as Service }));
+        return {
+          edges,
+          pageInfo: { hasNextPage: end < all.length, hasPreviousPage: start > 0, startCursor: cursors[start] ?? null, endCursor: cursors[end - 1] ?? null },
+        };
+      },
+    }, { name: 'ServiceConnection' }, { name: 'ServiceEdge' }),
+    service: t.field({
+      type: ServiceRef,
+      nullable: true,
+      description: 'One service; null when Aiven does not know it.',
+      args: { project: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
+      resolve: async (source, args, ctx) => {
+        try {
+          return await ServiceRef.getDataloader(ctx).load(serviceKey(source.name, args.project, args.name));
+        } catch (error) {
+          if ((error as { code?: string }).code === 'NOT_FOUND') return null;
+          throw error;
+        }
+      },
+    }),
+    serviceTypes: t.field({
+      type: [ServiceTypeRef],
+      nullable: true,
+      args: { project: t.arg.string() },
+      resolve: (source, args) => source.serviceTypes(args.project ?? undefined),
+    }),
+    servicePlans: t.field({
+      type: [ServicePlanRef],
+      nullable: true,
+      args: { project: t.arg.string({ required: true }), serviceType: t.arg.string({ required: true }), cloud: t.arg.string() },
+      resolve: (source, args) => source.servicePlans(args.project, args.serviceType, args.cloud ?? undefined),
+    }),
   }),
-  service: t.field({
-    type: ServiceRef,
-    nullable: true,
-    description: 'One service; null when Aiven does not know it.',
-    args: { source: t.arg.string({ required: true }), project: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
-    resolve: async (_, args, ctx) => {
-      aiven(ctx, args.source);
-      try {
-        return await ctx.loaders.aiven.service.load([args.source, args.project, args.name]);
-      } catch (error) {
-        if ((error as { code?: string }).code === 'NOT_FOUND') return null;
-        throw error;
-      }
-    },
-  }),
-  serviceTypes: t.field({
-    type: [ServiceTypeRef],
-    nullable: true,
-    args: { source: t.arg.string({ required: true }), project: t.arg.string() },
-    resolve: (_, args, ctx) => aiven(ctx, args.source).serviceTypes(args.project ?? undefined),
-  }),
-  servicePlans: t.field({
-    type: [ServicePlanRef],
-    nullable: true,
-    args: {
-      source: t.arg.string({ required: true }),
-      project: t.arg.string({ required: true }),
-      serviceType: t.arg.string({ required: true }),
-      cloud: t.arg.string(),
-    },
-    resolve: (_, args, ctx) => aiven(ctx, args.source).servicePlans(args.project, args.serviceType, args.cloud ?? undefined),
-  }),
-}));
+});
+
+sourceEntryField('aiven', 'aiven', AivenSourceRef, 'Aiven');
 
 const SERVICE_NAME = /^[a-z][-a-z0-9]{1,61}[a-z0-9]$/;
 const DAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday', 'never'];
@@ -319,6 +352,11 @@ function checkObject(value: unknown, argument: string): Record<string, unknown> 
   return value as Record<string, unknown>;
 }
 
+function checkVpcId(value: string): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) throw badInput('projectVpcId must be a VPC id (UUID)', { argument: 'projectVpcId' });
+  return value;
+}
+
 function checkDisk(value: number | null | undefined): number | undefined {
   if (value == null) return undefined;
   if (value <= 0) throw badInput('diskSpaceMb must be positive', { argument: 'diskSpaceMb' });
@@ -327,7 +365,7 @@ function checkDisk(value: number | null | undefined): number | undefined {
 
 const CreateServiceInput = builder.inputType('CreateServiceInput', {
   fields: (t) => ({
-    source: t.string({ required: true }),
+    source: t.string({ description: 'The Aiven source; may be left out when exactly one is configured.' }),
     project: t.string({ required: true }),
     name: t.string({ required: true }),
     type: t.string({ required: true, description: 'pg, mysql, kafka, opensearch, …' }),
@@ -336,6 +374,7 @@ const CreateServiceInput = builder.inputType('CreateServiceInput', {
     diskSpaceMb: t.int(),
     terminationProtection: t.boolean(),
     userConfig: t.field({ type: 'JSON' }),
+    projectVpcId: t.string({ description: 'Create the service in this project VPC (its UUID).' }),
   }),
 });
 
@@ -348,7 +387,7 @@ const MaintenanceWindowInput = builder.inputType('MaintenanceWindowInput', {
 
 const UpdateServiceInput = builder.inputType('UpdateServiceInput', {
   fields: (t) => ({
-    source: t.string({ required: true }),
+    source: t.string({ description: 'The Aiven source; may be left out when exactly one is configured.' }),
     project: t.string({ required: true }),
     name: t.string({ required: true }),
     plan: t.string(),
@@ -362,7 +401,7 @@ const UpdateServiceInput = builder.inputType('UpdateServiceInput', {
 });
 
 builder.mutationFields((t) => ({
-  createService: t.field({
+  createAivenService: t.field({
     type: ServiceRef,
     description: 'Creates a service; it starts REBUILDING with nodes setting up (subscribe with serviceUpdated).',
     args: { input: t.arg({ type: CreateServiceInput, required: true }) },
@@ -375,9 +414,10 @@ builder.mutationFields((t) => ({
         ...(input.diskSpaceMb != null ? { disk_space_mb: checkDisk(input.diskSpaceMb)! } : {}),
         ...(input.terminationProtection != null ? { termination_protection: input.terminationProtection } : {}),
         ...(input.userConfig != null ? { user_config: checkObject(input.userConfig, 'userConfig')! } : {}),
+        ...(input.projectVpcId != null ? { project_vpc_id: checkVpcId(input.projectVpcId) } : {}),
       }),
   }),
-  updateService: t.field({
+  updateAivenService: t.field({
     type: ServiceRef,
     description: 'Changes plan, cloud, power, disk, termination protection, maintenance window or user config.',
     args: { input: t.arg({ type: UpdateServiceInput, required: true }) },
@@ -400,9 +440,9 @@ builder.mutationFields((t) => ({
       return aiven(ctx, input.source).updateService(input.project, input.name, body);
     },
   }),
-  deleteService: t.boolean({
+  deleteAivenService: t.boolean({
     description: 'Deletes a service. Refused (FORBIDDEN) while termination protection is on, as Aiven does.',
-    args: { source: t.arg.string({ required: true }), project: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
+    args: { source: t.arg.string(), project: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
     resolve: async (_, args, ctx) => {
       await aiven(ctx, args.source).deleteService(args.project, args.name);
       return true;
@@ -414,7 +454,8 @@ builder.subscriptionField('serviceUpdated', (t) =>
   t.field({
     type: ServiceRef,
     description: 'The service at once, then on every change (nodes, phases, state), from the shared project poller.',
-    args: { source: t.arg.string({ required: true }), project: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
+    args: { source: t.arg.string(), project: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
+    extensions: STATE_STREAM,
     subscribe: (_, args, ctx) => watchService(aiven(ctx, args.source), args.project, args.name),
     resolve: (payload: Service | Error, _, ctx) => eventPayload(payload, ctx),
   }),

@@ -1,0 +1,23 @@
+import type { z } from 'zod';
+
+/**
+ * Reading one wire item with a (lenient) zod schema. The error names every bad field by its path
+ * ("node_states[0].state: expected string, received number") and never quotes the values, which
+ * may hold secrets.
+ */
+export function wireDecoder<Schema extends z.ZodType>(schema: Schema): (raw: unknown) => z.output<Schema> {
+  return (raw) => {
+    const result = schema.safeParse(raw);
+    if (result.success) return result.data;
+    throw new Error(
+      result.error.issues
+        .slice(0, 5)
+        .map((issue) => `${formatPath(issue.path) || '(item)'}: ${issue.message}`)
+        .join('; '),
+    );
+  };
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+}

@@ -1,0 +1,60 @@
+import type { Server } from 'node:http';
+import type { ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import type { GatewayContext } from '../context.js';
+
+interface Enveloped {
+  execute: (args: ExecutionArgs) => never;
+  subscribe: (args: ExecutionArgs) => never;
+}
+
+/**
+ * graphql-ws on the same server and path as yoga, running through yoga's envelop so that both
+ * transports share schema, context, masking and plugins. graphql-ws's own keep-alive pings every
+ * `keepAliveMs` and drops a client that missed the previous pong, which also releases its
+ * subscriptions and the upstream loops behind them.
+ */
+export function attachGraphqlWs(
+  httpServer: Server,
+  yoga: YogaServerInstance<Record<string, unknown>, GatewayContext>,
+  options: { keepAliveMs: number; maskError: (error: unknown, message: string) => Error },
+): { close(): Promise<void> } {
+  const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
+  const disposable = useServer(
+    {
+      execute: (args) => (args.rootValue as Enveloped).execute(args),
+      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
+      onSubscribe: async (ctx, _id, params) => {
+        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params });
+        let document;
+        try {
+          document = enveloped.parse(params.query);
+        } catch (error) {
+          return [options.maskError(error, 'Unexpected error.')] as never;
+        }
+        const args: ExecutionArgs = {
+          schema: enveloped.schema,
+          operationName: params.operationName ?? null,
+          document,
+          variableValues: params.variables ?? null,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+        const errors = enveloped.validate(args.schema, args.document);
+        if (errors.length) return errors;
+        return args;
+      },
+    },
+    wsServer,
+    options.keepAliveMs,
+  );
+  return {
+    async close() {
+      await disposable.dispose(); // completes subscriptions and closes their sockets
+      for (const client of wsServer.clients) client.terminate();
+      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+    },
+  };
+}
