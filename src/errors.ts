@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'BAD_USER_INPUT',
   'FORBIDDEN',
   'CONFLICT',
+  /** The upstream accepted a request to start something but did not start it (e.g. ABS skipped a backup). */
+  'NOT_STARTED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

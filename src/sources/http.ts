@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import { GatewayError } from '../errors.js';
+import { GatewayError, type ErrorCode } from '../errors.js';
 import { redact } from './redact.js';
 import type { HealthTracker } from './health.js';
 
@@ -45,6 +45,11 @@ export interface HttpClientOptions {
   health?: HealthTracker;
   /** Pulls a human message out of an upstream error body (vendor-specific shape). */
   describeError?: (status: number, body: string) => string | undefined;
+  /**
+   * A vendor's own reading of a status, before the generic mapping: e.g. DocSpace answers every
+   * call with an empty 403 while a restore runs, which means "restoring", not "forbidden".
+   */
+  classifyStatus?: (status: number, body: string) => { code: ErrorCode; message: string; details?: Record<string, unknown> } | undefined;
 }
 
 export interface HttpRequest {
@@ -183,6 +188,10 @@ export class HttpClient {
     const described = status < 500 ? this.options.describeError?.(status, text) : undefined;
     const detail = described ? `: ${this.clean(described)}` : '';
     const upstream = this.options.upstream;
+    const classified = this.options.classifyStatus?.(status, text);
+    if (classified) {
+      return new GatewayError(classified.code, this.clean(classified.message), { source, status, retryAfterMs, details: classified.details });
+    }
     if (status === 401 || status === 403) {
       return new GatewayError('UPSTREAM_UNAUTHORIZED', `${upstream} refused the request (${status})${detail}`, { source, status });
     }
