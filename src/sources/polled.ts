@@ -169,6 +169,11 @@ export abstract class PolledSource<Item> implements SourceRuntime {
     }
   }
 
+  /** The start time of the run in flight on an object (RunClock key), if there is one. */
+  protected runStartOf(scope: PolledScope<Item>, runKey: string): string | undefined {
+    return this.runStarts.get(scope.key)?.get(runKey);
+  }
+
   private async load(scope: PolledScope<Item>): Promise<Listing<Item>> {
     this.adoptOnce(scope);
     const raw = await scope.fetch();

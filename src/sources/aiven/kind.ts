@@ -57,9 +57,12 @@ export const aivenKind = defineKind({
           });
           if (!response.ok) throw new Error(`plan change refused: ${response.status}`);
         },
-        operationMs: 120_000,
+        operationMs: 30_000,
         breakUpstream: () => sim.fail({ kind: 'status', status: 503 }, { count: Number.MAX_SAFE_INTEGER }),
-        heal: () => sim.clearFaults(),
+        heal: () => {
+          sim.clearFaults();
+          sim.tamper(null);
+        },
         reportUnknownStatus: () =>
           sim.tamper((_project, service) => ({
             ...service,

@@ -12,6 +12,7 @@ import {
   mapService,
   mapServicePlan,
   mapServiceType,
+  nodeRestoreId,
   nodeRestoreSnapshot,
   nodeRunKey,
   type NodeRestoreDetail,
@@ -108,9 +109,8 @@ export class AivenSource extends PolledSource<Service> {
 
   /** The restore the gateway knows for a node now: in flight, or the last one it saw end. */
   restoreOf(project: string, service: string, node: string): OperationSnapshot | null {
-    const open = this.services.tracker
-      .openIn(`${this.name}:${projectKey(project)}`)
-      .find((op) => this.runKeyOf(op) === nodeRunKey(service, node));
+    const startedAt = this.runStartOf(this.projectScope(project), nodeRunKey(service, node));
+    const open = startedAt === undefined ? undefined : this.services.tracker.current(nodeRestoreId(this.name, project, service, node, startedAt));
     return open ?? this.lastRestores.get(JSON.stringify([project, service, node])) ?? null;
   }
 
