@@ -1,6 +1,6 @@
 /**
  * Embedded history of observed operations and their transitions (node:sqlite, WAL). A finished
- * operation stays queryable after the vendor forgets it, across restarts (DESIGN §1 "Remember").
+ * operation stays queryable after the vendor forgets it, across restarts (docs/ARCHITECTURE.md, "History").
  *
  * - `operations`: one row per id, the latest snapshot (JSON) plus the columns lists filter and sort
  *   on; `sort_at` = startedAt, else the time the operation was first recorded (epoch ms), never

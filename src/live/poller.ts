@@ -1,5 +1,5 @@
 /**
- * Shared, adaptive, deduplicated polling (DESIGN §4).
+ * Shared, adaptive, deduplicated polling (docs/ARCHITECTURE.md, "Live updates").
  *
  * One loop per resource key, whatever the number of watchers: the first watcher starts it, the last
  * one leaving stops it (and aborts an in-flight fetch). The loop fetches at once, then every

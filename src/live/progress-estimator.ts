@@ -1,5 +1,5 @@
 /**
- * Rate and ETA from successive samples of one operation's progress (DESIGN §4: "computed from
+ * Rate and ETA from successive samples of one operation's progress (docs/ARCHITECTURE.md, "Live updates": "computed from
  * successive samples when the vendor does not send them"). Pure: a sample window in, figures out.
  *
  * - The window holds the samples of the last `windowMs` (by observation time), all in the same

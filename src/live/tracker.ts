@@ -6,7 +6,7 @@
  *   changed → PROGRESSED, or FINISHED when the new status is final. An operation that is final when
  *   first observed is FINISHED once. A finished operation is not reported again for the same final
  *   state; if it comes back non-final it starts again.
- * - Closes operations that vanish from a scope listing with the source's final state (DESIGN §4:
+ * - Closes operations that vanish from a scope listing with the source's final state (docs/ARCHITECTURE.md, "Live updates":
  *   the final state is never lost).
  * - Fills in rate/ETA from successive samples when the vendor does not give them.
  * - Publishes events on the pubsub and writes them to history (with a transition row when status or

@@ -2,7 +2,7 @@
  * Scenario types for the Aiven simulator (simulator.ts) and two ready scenarios.
  *
  * A scenario seeds projects → services → nodes. A node with a `restore` plan walks the restore
- * lifecycle described in shared/upstreams/aiven.md on the simulator clock:
+ * lifecycle described in docs/upstreams/aiven.md on the simulator clock:
  *   running → setting_up_vm (setupMs) → syncing_data (phases in order) → running (or `thenState`)
  * optionally pausing in `timing_out`, and optionally looping (`loopAfterMs`) for the live demo.
  */

@@ -1,5 +1,5 @@
 /**
- * A faithful fake of the Aiven REST API (the subset in shared/upstreams/aiven.md), node:http only.
+ * A faithful fake of the Aiven REST API (the subset in docs/upstreams/aiven.md), node:http only.
  *
  * Wire decisions (documented where the real API leaves a choice):
  * - Node lifecycle is a pure function of (node seed, anchor, virtual now): see `nodeStateAt`.
@@ -28,7 +28,12 @@ import type {
   AivenServiceState,
 } from './scenarios.js';
 
+import { CLOUDS, type PlanDef, SERVICE_TYPES, generateNodes, nodeCountForPlan, planDef, plansFor } from './sim-catalogue.js';
+import { nodeStateAt, replacementPlan } from './sim-lifecycle.js';
+
 export type * from './scenarios.js';
+export { nodeStateAt, type AivenNodeStateAt, type AivenNodeStateName } from './sim-lifecycle.js';
+export { nodeCountForPlan } from './sim-catalogue.js';
 
 export interface AivenSimulatorOptions {
   host?: string;
@@ -71,122 +76,6 @@ export type AivenFault =
   | { kind: 'drop' };
 
 // ---------------------------------------------------------------------------------------------
-// Catalogue: service types, plans, clouds
-
-const SERVICE_TYPES: Record<string, { description: string; latest_available_version: string }> = {
-  pg: { description: 'PostgreSQL - Object-Relational Database Management System', latest_available_version: '16' },
-  mysql: { description: 'MySQL - Relational Database Management System', latest_available_version: '8' },
-  kafka: { description: 'Kafka - High-Throughput Distributed Messaging System', latest_available_version: '3.7' },
-  opensearch: { description: 'OpenSearch - Search & Analyze Data in Real Time', latest_available_version: '2.11' },
-  clickhouse: { description: 'ClickHouse - High Performance Columnar Database', latest_available_version: '24.3' },
-  grafana: { description: 'Grafana - Metrics Dashboard', latest_available_version: '10' },
-  valkey: { description: 'Valkey - In-Memory Data Store', latest_available_version: '8' },
-  caching: { description: 'Caching - In-Memory Data Structure Store', latest_available_version: '7.2' },
-};
-
-/** cloud → price multiplier */
-const CLOUDS: Record<string, number> = {
-  'google-europe-west3': 1,
-  'google-us-central1': 0.95,
-  'aws-us-east-1': 1,
-  'aws-eu-west-1': 1.05,
-  'azure-westeurope': 1.1,
-  'do-ams3': 0.9,
-};
-
-interface PlanDef { plan: string; disk: number; memory: number; price: number; clouds: string[] }
-const ALL_CLOUDS = Object.keys(CLOUDS);
-const PLANS: PlanDef[] = [
-  { plan: 'hobbyist', disk: 8192, memory: 1024, price: 0.026, clouds: ['google-europe-west3', 'do-ams3'] },
-  { plan: 'startup-4', disk: 81920, memory: 4096, price: 0.137, clouds: ALL_CLOUDS },
-  { plan: 'startup-8', disk: 179200, memory: 8192, price: 0.274, clouds: ALL_CLOUDS },
-  { plan: 'business-4', disk: 81920, memory: 4096, price: 0.411, clouds: ALL_CLOUDS },
-  { plan: 'business-8', disk: 179200, memory: 8192, price: 0.822, clouds: ALL_CLOUDS },
-  { plan: 'premium-4', disk: 81920, memory: 4096, price: 0.616, clouds: ALL_CLOUDS.filter((c) => c !== 'do-ams3') },
-  { plan: 'premium-8', disk: 179200, memory: 8192, price: 1.233, clouds: ALL_CLOUDS.filter((c) => c !== 'do-ams3') },
-];
-
-function plansFor(type: string): PlanDef[] {
-  return ['pg', 'mysql', 'grafana', 'valkey', 'caching'].includes(type) ? PLANS : PLANS.filter((p) => p.plan !== 'hobbyist');
-}
-function planDef(type: string, plan: string): PlanDef | undefined {
-  return plansFor(type).find((p) => p.plan === plan);
-}
-/** hobbyist / startup-* 1 node, business-* 2, premium-* 3. */
-export function nodeCountForPlan(plan: string): number {
-  if (plan.startsWith('premium-')) return 3;
-  if (plan.startsWith('business-')) return 2;
-  return 1;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Lifecycle: pure functions of (plan, anchor, now)
-
-export type AivenNodeStateName = 'leaving' | 'running' | 'setting_up_vm' | 'syncing_data' | 'timing_out' | 'unknown';
-export interface AivenNodeStateAt { state: AivenNodeStateName; progress_updates?: Record<string, unknown>[] }
-
-function restoreTotals(plan: AivenRestorePlan): { base: number; pause: number } {
-  const base = plan.setupMs + plan.phases.reduce((s, p) => s + p.durationMs, 0);
-  const t = plan.timingOutAtMs;
-  const pause = t !== undefined && t < base && (plan.timingOutForMs ?? 0) > 0 ? (plan.timingOutForMs ?? 0) : 0;
-  return { base, pause };
-}
-
-function phaseEntry(ph: AivenPhaseSeed, f: number, completed: boolean): Record<string, unknown> {
-  const out: Record<string, unknown> = { completed };
-  let maxNow: number | null | undefined = ph.max;
-  const finalMax = typeof ph.max === 'number' ? (ph.maxGrowsTo ?? ph.max) : undefined;
-  if (typeof ph.max === 'number' && ph.maxGrowsTo !== undefined) {
-    maxNow = completed ? ph.maxGrowsTo : Math.floor(ph.max + (ph.maxGrowsTo - ph.max) * f);
-  }
-  if (ph.current === null) out['current'] = null;
-  else if (ph.current !== 'absent') {
-    if (finalMax !== undefined) {
-      const lo = typeof ph.min === 'number' ? ph.min : 0;
-      out['current'] = completed ? finalMax : Math.min(finalMax, Math.floor(lo + (finalMax - lo) * f));
-    } else if (ph.max === null) out['current'] = null;
-  }
-  if (maxNow !== undefined) out['max'] = maxNow;
-  if (ph.min !== undefined) out['min'] = ph.min;
-  out['phase'] = ph.phase;
-  if (ph.position) out['position'] = { ...ph.position };
-  if (ph.unit !== undefined) out['unit'] = ph.unit;
-  return out;
-}
-
-/** State of one node whose restore plan is anchored at `anchor` (virtual epoch ms), at `now`. */
-export function nodeStateAt(plan: AivenRestorePlan | undefined, anchor: number, now: number): AivenNodeStateAt {
-  if (!plan) return { state: 'running', progress_updates: [] };
-  const e = now - anchor - (plan.startAfterMs ?? 0);
-  if (e < 0) return { state: 'running', progress_updates: [] };
-  const { base, pause } = restoreTotals(plan);
-  const total = base + pause;
-  let r = e;
-  if (plan.loopAfterMs !== undefined) {
-    r = e % (total + plan.loopAfterMs);
-    if (r >= total) return { state: 'running', progress_updates: [] };
-  } else if (r >= total) return { state: plan.thenState ?? 'running', progress_updates: [] };
-  const t = plan.timingOutAtMs ?? 0;
-  if (pause > 0 && r >= t && r < t + pause) return { state: 'timing_out', progress_updates: [] };
-  const s = pause > 0 && r >= t + pause ? r - pause : r;
-  if (s < plan.setupMs) return { state: 'setting_up_vm', progress_updates: [] };
-  if (plan.reportProgress === false) return { state: 'syncing_data' };
-  if (plan.reportProgress === 'empty') return { state: 'syncing_data', progress_updates: [] };
-  const updates: Record<string, unknown>[] = [];
-  let p = s - plan.setupMs;
-  for (const ph of plan.phases) {
-    if (p >= ph.durationMs) {
-      updates.push(phaseEntry(ph, 1, true));
-      p -= ph.durationMs;
-    } else {
-      updates.push(phaseEntry(ph, ph.durationMs > 0 ? p / ph.durationMs : 1, false));
-      break;
-    }
-  }
-  return { state: 'syncing_data', progress_updates: updates };
-}
-
-// ---------------------------------------------------------------------------------------------
 // Mutable state
 
 interface NodeRt { seed: AivenNodeSeed; plan: AivenRestorePlan | undefined; anchor: number }
@@ -215,29 +104,6 @@ function hash(s: string): number {
 }
 function iso(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-function zoneFor(cloud: string, i: number): string {
-  const region = cloud.replace(/^[a-z]+-/, '');
-  const letter = 'abc'[i % 3] ?? 'a';
-  return cloud.startsWith('aws-') ? `${region}${letter}` : `${region}-${letter}`;
-}
-function generateNodes(service: string, type: string, plan: string, cloud: string): AivenNodeSeed[] {
-  return Array.from({ length: nodeCountForPlan(plan) }, (_, i) => {
-    const n: AivenNodeSeed = { name: `${service}-${i + 1}`, availability_zone: zoneFor(cloud, i) };
-    if (type === 'pg' || type === 'mysql') n.role = i === 0 ? 'master' : 'standby';
-    return n;
-  });
-}
-function replacementPlan(setupMs: number, diskMb: number): AivenRestorePlan {
-  return {
-    setupMs,
-    phases: [
-      { phase: 'prepare', unit: 'prepare_percent', min: 0, max: 100, durationMs: 2_000 },
-      { phase: 'basebackup', unit: 'bytes_uncompressed', min: 0, max: Math.floor(diskMb * 1024 * 1024 * 0.1), durationMs: 6_000 },
-      { phase: 'stream', unit: 'wal_lsn', min: 0x0100_0000, max: 0x0180_0000, durationMs: 3_000 },
-      { phase: 'finalize', unit: null, durationMs: 1_000 },
-    ],
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
