@@ -16,7 +16,7 @@ export type { SourceConfig };
 /** Keys of the design's configuration that later versions implement (operator keys, Redis pubsub). */
 const PLANNED_KEYS = ['auth', 'pubsub'] as const;
 /** Kinds the design names whose vendor is not in this version yet. */
-const PLANNED_KINDS = ['aerospike-backup-service', 'scaletrade', 'docspace'];
+const PLANNED_KINDS = ['scaletrade'];
 
 const fileConfig = z
   .object({
@@ -30,14 +30,49 @@ const fileConfig = z
       .object({ path: z.string().min(1).optional(), retentionDays: z.number().positive().default(30) })
       .strict()
       .default({ retentionDays: 30 }),
+    http: z
+      .object({
+        cors: z.object({ origins: z.array(z.url()).default([]) }).strict().optional(),
+        maxBodyBytes: z.number().int().min(1_024).optional(),
+      })
+      .strict()
+      .optional(),
+    limits: z
+      .object({
+        depth: z.number().int().min(1).optional(),
+        aliases: z.number().int().min(1).optional(),
+        tokens: z.number().int().min(10).optional(),
+        directives: z.number().int().min(1).optional(),
+        cost: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
+
+export interface HttpConfig {
+  /** Origins allowed to call the gateway from a browser; none by default (no CORS headers). */
+  cors?: { origins: string[] };
+  /** Largest request body and WebSocket message (default 1 MB). */
+  maxBodyBytes?: number;
+}
+
+/** Refused before execution, on every transport (src/plugins/use-query-limits.ts). */
+export interface QueryLimitsConfig {
+  depth?: number;
+  aliases?: number;
+  tokens?: number;
+  directives?: number;
+  cost?: number;
+}
 
 export interface GatewayConfig {
   listen: { host: string; port: number };
   dataDir: string;
   sources: SourceConfig[];
   history: { path: string; retentionDays: number };
+  http?: HttpConfig;
+  limits?: QueryLimitsConfig;
 }
 
 export class ConfigError extends Error {
@@ -104,6 +139,8 @@ export function parseConfig(raw: unknown, options: LoadOptions = {}): GatewayCon
       path: base.data.history.path ? resolve(baseDir, base.data.history.path) : resolve(dataDir, 'history.db'),
       retentionDays: base.data.history.retentionDays,
     },
+    ...(base.data.http ? { http: base.data.http } : {}),
+    ...(base.data.limits ? { limits: base.data.limits } : {}),
   };
 }
 

@@ -1,11 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { GatewayConfig } from './config.js';
 import { createContext, type GatewayContext, type GatewayServices } from './context.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMaskError } from './plugins/mask-errors.js';
+import { useQueryLimits } from './plugins/use-query-limits.js';
 import { useReadiness } from './plugins/use-readiness.js';
 import { useSharedSubscriptions } from './plugins/use-shared-subscriptions.js';
 import { schema } from './schema/index.js';
@@ -24,6 +26,9 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** Largest request body and WebSocket message, unless the config says otherwise. */
+const DEFAULT_MAX_BODY_BYTES = 1_000_000;
+
 export interface GatewayOptions {
   /** The structured logger (default: JSON lines on stdout at LOG_LEVEL or info). */
   logger?: Logger;
@@ -38,6 +43,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const logger = options.logger ?? createLogger();
   const services = createServices(config, logger);
   const maskError = createMaskError(logger);
+  const maxBodyBytes = config.http?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const corsOrigins = config.http?.cors?.origins ?? [];
 
   const yoga = createYoga<Record<string, unknown>, GatewayContext>({
     schema,
@@ -52,12 +59,22 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       ...(options.defaultQuery ? { defaultQuery: options.defaultQuery } : {}),
     },
     renderGraphiQL,
-    plugins: [useReadiness(services.registry), useSharedSubscriptions(logger)],
+    // Browsers may call only from configured origins; a cross-site "simple" request (form or
+    // multipart POST, no preflight) must carry a header a form cannot set.
+    cors: corsOrigins.length > 0 ? { origin: corsOrigins, credentials: false, methods: ['GET', 'POST'] } : false,
+    multipart: false,
+    maxRequestBodySize: maxBodyBytes,
+    plugins: [
+      useCSRFPrevention({ requestHeaders: ['x-graphql-csrf', 'graphql-preflight', 'apollo-require-preflight'] }),
+      ...useQueryLimits(config.limits),
+      useReadiness(services.registry),
+      useSharedSubscriptions(logger),
+    ],
     logging: logger.child({ component: 'yoga' }),
   });
 
   const httpServer = createServer(yoga);
-  const ws = attachGraphqlWs(httpServer, yoga, { keepAliveMs: options.keepAliveMs ?? 12_000, maskError });
+  const ws = attachGraphqlWs(httpServer, yoga, { keepAliveMs: options.keepAliveMs ?? 12_000, maskError, maxPayloadBytes: maxBodyBytes });
   const port = await listen(httpServer, config.listen);
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   probeSources(services.registry, logger);

@@ -8,7 +8,8 @@ import type { Logger } from '../logger.js';
  * an unexpected fault: masked, and logged on the server.
  */
 export function createMaskError(logger: Logger): (error: unknown, message: string) => Error {
-  return (error, message) => {
+  return (raw, message) => {
+    const error = fromOtherRealm(raw);
     const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
     const located = error instanceof GraphQLError ? error : undefined;
     if (isGatewayError(original)) {
@@ -34,4 +35,17 @@ export function createMaskError(logger: Logger): (error: unknown, message: strin
       extensions: { code: 'INTERNAL_SERVER_ERROR' },
     });
   };
+}
+
+/**
+ * A GraphQLError built by another copy of graphql-js (a CommonJS plugin such as graphql-armor can
+ * load the other build under some loaders) fails `instanceof`: rebuild it in ours, so it is kept
+ * and coded rather than masked as a fault.
+ */
+function fromOtherRealm(error: unknown): unknown {
+  if (error instanceof GraphQLError || !(error instanceof Error) || error.name !== 'GraphQLError') return error;
+  const foreign = error as Error & { extensions?: Record<string, unknown>; path?: ReadonlyArray<string | number>; locations?: unknown };
+  const rebuilt = new GraphQLError(foreign.message, { path: foreign.path, extensions: { ...foreign.extensions } });
+  if (foreign.locations) Object.defineProperty(rebuilt, 'locations', { value: foreign.locations, enumerable: true });
+  return rebuilt;
 }

@@ -19,9 +19,10 @@ interface Enveloped {
 export function attachGraphqlWs(
   httpServer: Server,
   yoga: YogaServerInstance<Record<string, unknown>, GatewayContext>,
-  options: { keepAliveMs: number; maskError: (error: unknown, message: string) => Error },
+  options: { keepAliveMs: number; maskError: (error: unknown, message: string) => Error; maxPayloadBytes: number },
 ): { close(): Promise<void> } {
-  const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
+  // The same size limit as an HTTP body: a larger message (a 99 MB connection_init) closes the socket (1009).
+  const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint, maxPayload: options.maxPayloadBytes });
   const disposable = useServer(
     {
       execute: (args) => (args.rootValue as Enveloped).execute(args),
@@ -42,8 +43,14 @@ export function attachGraphqlWs(
           contextValue: await enveloped.contextFactory(),
           rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
         };
-        const errors = enveloped.validate(args.schema, args.document);
-        if (errors.length) return errors;
+        // A validation rule that throws (a limit) must become an error message, not a closed socket.
+        let errors: readonly Error[];
+        try {
+          errors = enveloped.validate(args.schema, args.document);
+        } catch (error) {
+          return [options.maskError(error, 'Unexpected error.')] as never;
+        }
+        if (errors.length) return errors as never;
         return args;
       },
     },

@@ -1,0 +1,115 @@
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collect, eventually, startWorld, type World } from './support/harness.js';
+
+/**
+ * Abusive requests are refused before they cost anything: depth, aliases, tokens and body size on
+ * every transport; cross-site "simple" requests (forms, multipart) and foreign origins.
+ */
+
+function deep(levels: number): string {
+  return `{ ${'aiven { '.repeat(1)}${'services { edges { node { nodes { '.repeat(1)}name ${'} } } } '.repeat(1)}} }`.replace(
+    'name',
+    `${'restore { service { nodes { '.repeat(levels)}name${' } } }'.repeat(levels)}`,
+  );
+}
+
+describe('query limits', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld();
+  });
+  afterAll(async () => {
+    await world.close();
+  });
+
+  it('refuses a query nested too deep, before any upstream call', async () => {
+    world.sim.resetRequests();
+    const result = await world.gql(deep(60));
+    expect(result.data ?? null).toBeNull();
+    expect(result.errors?.[0]?.message).toMatch(/depth/i);
+    expect(result.errors?.[0]?.extensions?.['code']).toBeTruthy();
+    expect(world.sim.requests).toHaveLength(0);
+  });
+
+  it('refuses thousands of aliases, so they cannot become thousands of upstream calls', async () => {
+    world.sim.resetRequests();
+    const aliases = Array.from({ length: 500 }, (_, i) => `a${i}: serviceTypes { name }`).join(' ');
+    const result = await world.gql(`{ aiven { ${aliases} } }`);
+    expect(result.errors?.[0]?.message).toMatch(/alias/i);
+    expect(world.sim.requests).toHaveLength(0);
+  });
+
+  it('refuses a document with too many tokens', async () => {
+    const fields = Array.from({ length: 6_000 }, () => '__typename').join(' ');
+    const result = await world.gql(`{ ${fields} }`);
+    expect(result.errors?.[0]?.message).toMatch(/token/i);
+  });
+
+  it('refuses a body over the limit with 413', async () => {
+    const response = await fetch(world.gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(2_000_000) } }),
+    });
+    expect(response.status).toBe(413);
+  });
+
+  it('answers a limit breach over graphql-ws with an error message and keeps the socket', async () => {
+    const client = world.ws();
+    const rejected = collect(client, `subscription { operationsChanged { ${'change '.repeat(1)} operation { id } } ${Array.from({ length: 40 }, (_, i) => `x${i}: __typename`).join(' ')} }`);
+    await expect(rejected.done).rejects.toBeTruthy();
+    const ok = collect(client, `subscription { operationsChanged { change } }`);
+    await ok.next((e) => Boolean(e.data?.operationsChanged), 10_000);
+    ok.stop();
+  });
+
+  it('closes a WebSocket whose message is over the limit', async () => {
+    const socket = new WebSocket(world.gateway.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { pad: 'x'.repeat(2_000_000) } }));
+    expect(await closed).toBe(1009);
+    await eventually(async () => (await world.gql('{ __typename }')).data?.__typename === 'Query', 5_000, 'still serving');
+  });
+});
+
+describe('cross-site requests', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld();
+  });
+  afterAll(async () => {
+    await world.close();
+  });
+
+  it('refuses a form POST (no preflight) before it reaches a resolver or the upstream', async () => {
+    world.sim.resetRequests();
+    const response = await fetch(world.gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' },
+      body: new URLSearchParams({ query: 'mutation { deleteAivenService(project: "test-project", name: "pg-off") }' }).toString(),
+    });
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    expect(world.sim.requests).toHaveLength(0);
+  });
+
+  it('refuses a multipart POST', async () => {
+    world.sim.resetRequests();
+    const form = new FormData();
+    form.set('operations', JSON.stringify({ query: 'mutation { deleteAivenService(project: "test-project", name: "pg-off") }' }));
+    form.set('map', '{}');
+    const response = await fetch(world.gateway.url, { method: 'POST', body: form, headers: { origin: 'https://evil.example' } });
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    expect(world.sim.requests).toHaveLength(0);
+  });
+
+  it('answers a CORS preflight from a foreign origin without allowing it', async () => {
+    const response = await fetch(world.gateway.url, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    expect(response.headers.get('access-control-allow-credentials')).toBeNull();
+  });
+});
