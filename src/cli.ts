@@ -1,21 +1,45 @@
 #!/usr/bin/env node
 /**
- * backupgraph [--config FILE] [--host H] [--port N]
+ * backupgraph [--config FILE] [--host H] [--port N] [--version] [--help]
  * Also PORT, HOST and BACKUPGRAPH_CONFIG. No configuration at all ⇒ demo mode.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile, type GatewayConfig } from './config.js';
 import { DEMO_QUERY, startDemo, type Demo } from './demo.js';
 import { createLogger } from './logger.js';
 import { createGateway } from './server.js';
 
-const USAGE = 'usage: backupgraph [--config FILE] [--host HOST] [--port PORT]';
+const USAGE = `usage: backupgraph [--config FILE] [--host HOST] [--port PORT]
+
+  -c, --config FILE   configuration file (JSON or YAML); without one: demo mode on built-in simulators
+      --host HOST     interface to listen on (default 127.0.0.1)
+  -p, --port PORT     port to listen on (default 4000)
+  -v, --version       print the version and exit
+  -h, --help          print this help and exit
+
+Environment:
+  BACKUPGRAPH_CONFIG  configuration file, when --config is not given
+  HOST, PORT          listen address, when --host / --port are not given; both win over the file
+  LOG_LEVEL           trace, debug, info (default), warn, error, silent
+  and every variable the configuration names in { "env": "NAME" } (tokens, keys)`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 async function main(): Promise<void> {
   let values;
   try {
     ({ values } = parseArgs({
-      options: { config: { type: 'string', short: 'c' }, host: { type: 'string' }, port: { type: 'string', short: 'p' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        config: { type: 'string', short: 'c' },
+        host: { type: 'string' },
+        port: { type: 'string', short: 'p' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
       strict: true,
     }));
   } catch (error) {
@@ -24,6 +48,10 @@ async function main(): Promise<void> {
   }
   if (values.help) {
     console.log(USAGE);
+    return;
+  }
+  if (values.version) {
+    console.log(`backupgraph ${version()}`);
     return;
   }
   const configPath = values.config ?? process.env['BACKUPGRAPH_CONFIG'];
@@ -51,9 +79,19 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  config = { ...config, listen: { host: host ?? config.listen.host, port: port ?? config.listen.port } };
-
   const logger = createLogger();
+  // Precedence: command line, then environment, then the file — said out loud when they differ.
+  if (host !== undefined && configPath && host !== config.listen.host) {
+    logger.info({ file: config.listen.host, used: host }, `${values.host ? '--host' : 'HOST'} overrides listen.host from the file`);
+  }
+  if (port !== undefined && configPath && port !== config.listen.port) {
+    logger.info({ file: config.listen.port, used: port }, `${values.port ? '--port' : 'PORT'} overrides listen.port from the file`);
+  }
+  config = { ...config, listen: { host: host ?? config.listen.host, port: port ?? config.listen.port } };
+  if (!isLoopback(config.listen.host)) {
+    logger.warn({ host: config.listen.host }, 'listening beyond loopback: anyone who reaches this port can query the gateway');
+  }
+
   const gateway = await createGateway(config, { logger, ...(demo ? { defaultQuery: DEMO_QUERY } : {}) });
   if (demo) logger.info({ simulators: demo.describe() }, 'no configuration given: DEMO MODE with built-in upstream simulators');
   logger.info(
@@ -74,7 +112,18 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT'));
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 main().catch((error: unknown) => {
-  console.error('backupgraph: failed to start:', error instanceof Error ? error.message : error);
+  const { code, address, port } = (error ?? {}) as { code?: string; address?: string; port?: number };
+  const message =
+    code === 'EADDRINUSE'
+      ? `port ${port} on ${address} is already in use (choose another with --port or PORT)`
+      : error instanceof Error
+        ? error.message
+        : String(error);
+  console.error(`backupgraph: failed to start: ${message}`);
   process.exit(1);
 });

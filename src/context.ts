@@ -1,5 +1,6 @@
 import type { HistoryStore } from './history/store.js';
 import type { Logger } from './logger.js';
+import type { GatewayMetrics } from './metrics.js';
 import type { PollerHub } from './live/poller.js';
 import type { GatewayPubSub } from './live/pubsub.js';
 import type { OperationTracker } from './live/tracker.js';
@@ -13,6 +14,7 @@ export interface GatewayServices {
   tracker: OperationTracker;
   history: HistoryStore;
   logger: Logger;
+  metrics: GatewayMetrics;
 }
 
 /**

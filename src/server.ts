@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
@@ -7,6 +8,8 @@ import type { GatewayConfig } from './config.js';
 import { createContext, type GatewayContext, type GatewayServices } from './context.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMaskError } from './plugins/mask-errors.js';
+import { useDrain } from './plugins/use-drain.js';
+import { useHealth } from './plugins/use-health.js';
 import { useQueryLimits } from './plugins/use-query-limits.js';
 import { useReadiness } from './plugins/use-readiness.js';
 import { useSharedSubscriptions } from './plugins/use-shared-subscriptions.js';
@@ -36,6 +39,10 @@ export interface GatewayOptions {
   defaultQuery?: string;
   /** How often graphql-ws pings clients; one missed pong ends the connection (default 12 s). */
   keepAliveMs?: number;
+  /** On close: how long in-flight requests may take to finish before their sockets are cut (default 10 s). */
+  drainMs?: number;
+  /** Reported by /health (default: package.json's). */
+  version?: string;
 }
 
 /** One gateway: the shared services, yoga (HTTP, SSE, GraphiQL) and graphql-ws on one port. */
@@ -45,12 +52,15 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const maskError = createMaskError(logger);
   const maxBodyBytes = config.http?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const corsOrigins = config.http?.cors?.origins ?? [];
+  const draining = new AbortController();
+  const drain = useDrain(draining.signal);
 
   const yoga = createYoga<Record<string, unknown>, GatewayContext>({
     schema,
     context: () => createContext(services),
     graphqlEndpoint: '/graphql',
-    healthCheckEndpoint: '/health',
+    // yoga's own liveness answer has an empty body; /health is use-health.ts's, with JSON.
+    healthCheckEndpoint: '/.well-known/yoga-health',
     landingPage: false,
     maskedErrors: { maskError },
     graphiql: {
@@ -66,9 +76,12 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     maxRequestBodySize: maxBodyBytes,
     plugins: [
       useCSRFPrevention({ requestHeaders: ['x-graphql-csrf', 'graphql-preflight', 'apollo-require-preflight'] }),
+      useHealth(options.version ?? packageVersion(), draining.signal),
       ...useQueryLimits(config.limits),
-      useReadiness(services.registry),
+      useReadiness(services.registry, draining.signal),
+      drain.plugin,
       useSharedSubscriptions(logger),
+      ...services.metrics.plugins(),
     ],
     logging: logger.child({ component: 'yoga' }),
   });
@@ -80,17 +93,30 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   probeSources(services.registry, logger);
 
   let closing: Promise<void> | undefined;
+  /**
+   * Graceful: /ready turns 503 and new connections are refused; every subscription ends with
+   * `complete` (graphql-ws and SSE); in-flight requests finish (up to drainMs, then their sockets
+   * are cut); then upstream loops and sessions stop and history is closed.
+   */
   const close = () =>
     (closing ??= (async () => {
-      services.poller.close();
+      draining.abort();
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
+      await drain.settled(2_000);
       await ws.close();
+      const deadline = setTimeout(() => httpServer.closeAllConnections(), options.drainMs ?? 10_000);
+      await closed;
+      clearTimeout(deadline);
       await yoga.dispose();
-      httpServer.closeAllConnections(); // ends SSE streams and idle keep-alive sockets
-      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       await services.close();
     })());
 
   return { url: `http://${host}:${port}/graphql`, port, httpServer, yoga, services, close };
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 function listen(server: Server, at: { host: string; port: number }): Promise<number> {

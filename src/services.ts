@@ -2,6 +2,7 @@ import type { GatewayConfig } from './config.js';
 import type { GatewayServices } from './context.js';
 import { openHistoryStore } from './history/store.js';
 import type { Logger } from './logger.js';
+import { GatewayMetrics } from './metrics.js';
 import { PollerHub } from './live/poller.js';
 import { createGatewayPubSub } from './live/pubsub.js';
 import { OperationTracker } from './live/tracker.js';
@@ -25,6 +26,7 @@ export function createServices(config: GatewayConfig, logger: Logger): GatewaySe
     }
   };
   prune();
+  const metrics = new GatewayMetrics();
   const pruning = setInterval(prune, PRUNE_EVERY_MS).unref();
   const pubsub = createGatewayPubSub();
   const poller = new PollerHub({
@@ -33,7 +35,11 @@ export function createServices(config: GatewayConfig, logger: Logger): GatewaySe
   const tracker = new OperationTracker({
     pubsub,
     history,
-    onError: (error) => logger.error({ err: error }, 'operation tracker could not record or publish an event'),
+    onError: (error) => {
+      metrics.historyWriteErrors.inc();
+      logger.error({ err: error }, 'operation tracker could not record or publish an event');
+    },
+    onEvent: (event) => metrics.onOperationEvent(event),
   });
   const registry = new SourceRegistry(
     config.sources.map((source) => {
@@ -41,7 +47,9 @@ export function createServices(config: GatewayConfig, logger: Logger): GatewaySe
       return kind.create(source as never, { poller, tracker, history, logger: logger.child({ source: source.name, kind: source.kind }) });
     }),
   );
+  metrics.watch({ registry, poller, tracker });
   return {
+    metrics,
     registry,
     poller,
     pubsub,

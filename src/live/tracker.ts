@@ -43,6 +43,8 @@ export interface OperationTrackerOptions {
   maxFinished?: number;
   /** Called when the history sink or the pubsub throws (events keep flowing). */
   onError?: (error: unknown) => void;
+  /** Called for every event published (metrics). */
+  onEvent?: (event: OperationEvent) => void;
 }
 
 interface Tracked {
@@ -85,6 +87,7 @@ export class OperationTracker {
   private readonly windowMs: number;
   private readonly maxFinished: number;
   private readonly onError: (error: unknown) => void;
+  private readonly onEvent: (event: OperationEvent) => void;
   private readonly ops = new Map<string, Tracked>();
   /** Ids in the latest listing of each scope. */
   private readonly scopes = new Map<string, Set<string>>();
@@ -100,6 +103,7 @@ export class OperationTracker {
     this.windowMs = options.estimatorWindowMs ?? 60_000;
     this.maxFinished = Math.max(0, options.maxFinished ?? 10_000);
     this.onError = options.onError ?? (() => undefined);
+    this.onEvent = options.onEvent ?? (() => undefined);
   }
 
   /**
@@ -262,6 +266,7 @@ export class OperationTracker {
     } catch (error) {
       this.onError(error);
     }
+    this.onEvent(event);
     return event;
   }
 

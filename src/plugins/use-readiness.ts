@@ -7,14 +7,16 @@ import type { SourceRegistry } from '../sources/registry.js';
  * DEGRADED/DOWN (listed in the body) — so an orchestrator can hold traffic until start-up probes
  * are done, without one bad upstream keeping the whole gateway out of service.
  */
-export function useReadiness(registry: SourceRegistry): Plugin {
+export function useReadiness(registry: SourceRegistry, draining: AbortSignal): Plugin {
   return useReadinessCheck({
     endpoint: '/ready',
     check: ({ fetchAPI }) => {
       const sources = registry.all().map((s) => ({ name: s.name, kind: sourceKindValue(s.kind), ...s.health.snapshot() }));
-      const ready = sources.every((s) => s.checked);
+      // Draining: out of service at once, whatever the sources say.
+      const ready = !draining.aborted && sources.every((s) => s.checked);
       const body = {
         ready,
+        ...(draining.aborted ? { draining: true } : {}),
         sources: sources.map(({ name, kind, status, checked, lastError }) => ({ name, kind, status: checked ? status : 'PENDING', lastError })),
       };
       return new fetchAPI.Response(JSON.stringify(body), {

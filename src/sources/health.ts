@@ -28,19 +28,32 @@ export class HealthTracker {
   /** Scopes whose latest listing had unreadable items → the message; such a source is DEGRADED. */
   private readonly brokenScopes = new Map<string, string>();
   private malformed = 0;
+  /** Upstream calls by "METHOD /route" and outcome (ok or an error code): count and total ms, for /metrics. */
+  readonly calls = new Map<string, { endpoint: string; outcome: string; count: number; totalMs: number }>();
 
-  success(latencyMs: number): void {
+  success(latencyMs: number, endpoint?: string): void {
+    this.count(endpoint, 'ok', latencyMs);
     this.consecutiveFailures = 0;
     this.lastSuccess = Date.now();
     // Smoothed so that one slow call does not make the figure jump.
     this.latency = this.latency === null ? latencyMs : this.latency * 0.8 + latencyMs * 0.2;
   }
 
-  failure(error: unknown, latencyMs?: number): void {
+  failure(error: unknown, latencyMs?: number, endpoint?: string): void {
+    this.count(endpoint, isGatewayError(error) ? error.code : 'error', latencyMs ?? 0);
     this.consecutiveFailures++;
     const message = isGatewayError(error) ? error.message : 'upstream call failed';
     this.lastFailure = { at: Date.now(), message };
     if (latencyMs !== undefined && this.latency === null) this.latency = latencyMs;
+  }
+
+  private count(endpoint: string | undefined, outcome: string, ms: number): void {
+    if (endpoint === undefined) return;
+    const key = `${endpoint}\u0000${outcome}`;
+    const entry = this.calls.get(key) ?? { endpoint, outcome, count: 0, totalMs: 0 };
+    entry.count += 1;
+    entry.totalMs += ms;
+    this.calls.set(key, entry);
   }
 
   /** A listing of `scope` answered, but `count` of its items could not be read. */

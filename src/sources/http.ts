@@ -120,14 +120,14 @@ export class HttpClient {
       const started = performance.now();
       try {
         const response = await this.once(req, signal);
-        this.options.health?.success(performance.now() - started);
+        this.options.health?.success(performance.now() - started, `${req.method} ${routeOf(req.path)}`);
         return response;
       } catch (error) {
         const failure = this.toGatewayError(error, req, budget);
         const waitMs = failure.transient && attempt < attempts && !signal.aborted ? this.backoff(attempt, failure.retryAfterMs) : undefined;
         // A retry that cannot finish inside the budget is not started.
         if (waitMs === undefined || performance.now() + waitMs >= endsAt) {
-          if (!req.signal?.aborted) this.options.health?.failure(failure, performance.now() - started);
+          if (!req.signal?.aborted) this.options.health?.failure(failure, performance.now() - started, `${req.method} ${routeOf(req.path)}`);
           throw failure;
         }
         await sleep(waitMs, signal);
@@ -249,6 +249,7 @@ const UNSAFE_SEGMENT = /^\.{1,2}$|[/\\\u0000-\u001f\u007f]/;
  */
 export function urlPath(strings: TemplateStringsArray, ...segments: Array<string | number>): string {
   let out = strings[0] ?? '';
+  const route = strings.join('{}');
   segments.forEach((segment, i) => {
     const text = String(segment);
     if (text === '' || UNSAFE_SEGMENT.test(text)) {
@@ -258,7 +259,27 @@ export function urlPath(strings: TemplateStringsArray, ...segments: Array<string
     }
     out += encodeURIComponent(text) + (strings[i + 1] ?? '');
   });
+  rememberRoute(out, route);
   return out;
+}
+
+/**
+ * Path → its template ("/v1/project/{}/service"), for the `endpoint` label of upstream call
+ * metrics: labels must not carry names and ids (unbounded cardinality). Bounded: the oldest
+ * entries go first; a path not found here is a constant path and is its own route.
+ */
+const routes = new Map<string, string>();
+const MAX_ROUTES = 2_000;
+
+function rememberRoute(path: string, route: string): void {
+  if (path === route) return;
+  routes.delete(path);
+  routes.set(path, route);
+  if (routes.size > MAX_ROUTES) routes.delete(routes.keys().next().value!);
+}
+
+export function routeOf(path: string): string {
+  return routes.get(path) ?? path;
 }
 
 function queryString(query: HttpRequest['query']): string {

@@ -23,6 +23,8 @@ export function attachGraphqlWs(
 ): { close(): Promise<void> } {
   // The same size limit as an HTTP body: a larger message (a 99 MB connection_init) closes the socket (1009).
   const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint, maxPayload: options.maxPayloadBytes });
+  // The HTTP server's own errors (a port in use) are re-emitted here; whoever listens handles them.
+  wsServer.on('error', () => undefined);
   const disposable = useServer(
     {
       execute: (args) => (args.rootValue as Enveloped).execute(args),
