@@ -16,7 +16,7 @@ export type { SourceConfig };
 /** Keys of the design's configuration that later versions implement (operator keys, Redis pubsub). */
 const PLANNED_KEYS = ['auth', 'pubsub'] as const;
 /** Kinds the design names whose vendor is not in this version yet. */
-const PLANNED_KINDS = ['scaletrade'];
+const PLANNED_KINDS: string[] = [];
 
 const fileConfig = z
   .object({

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startWorld, TOKEN, type World } from './support/harness.js';
 
-const LIST = `query ($source: String!) { services(source: $source, project: "test-project") { edges { node { name state vendorState nodes { name state vendorState phases { phase vendorPhase unit } restore { status vendorStatus } } } } } }`;
+const LIST = `query ($source: String!) { aiven(source: $source) { services(project: "test-project") { edges { node { name state vendorState nodes { name state vendorState phases { phase vendorPhase unit } restore { status vendorStatus } } } } } } }`;
 
 /** A loopback port nothing listens on. */
 async function deadPort(): Promise<number> {
@@ -34,12 +34,12 @@ describe('errors from upstreams and from callers', () => {
     const response = await fetch(world.gateway.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: `query ($source: String!) { services(source: $source) { edges { cursor } } sources { name health { status lastError } } }`, variables: { source: 'aiven-badtoken' } }),
+      body: JSON.stringify({ query: `query ($source: String!) { aiven(source: $source) { services { edges { cursor } } } sources { name health { status lastError } } }`, variables: { source: 'aiven-badtoken' } }),
     });
     const text = await response.text();
     expect(text).not.toContain(BAD_TOKEN);
     const result = JSON.parse(text);
-    expect(result.errors[0]).toMatchObject({ path: ['services'], extensions: { code: 'UPSTREAM_UNAUTHORIZED', source: 'aiven-badtoken', upstreamStatus: 403 } });
+    expect(result.errors[0]).toMatchObject({ path: ['aiven', 'services'], extensions: { code: 'UPSTREAM_UNAUTHORIZED', source: 'aiven-badtoken', upstreamStatus: 403 } });
     expect(result.errors[0].message).toBe('Aiven API refused the request (403): Invalid token');
     const health = result.data.sources.find((s: any) => s.name === 'aiven-badtoken').health;
     expect(health).toMatchObject({ status: 'DOWN', lastError: expect.stringMatching(/403/) });
@@ -47,14 +47,14 @@ describe('errors from upstreams and from callers', () => {
 
   it('keeps the other fields when one upstream is down (partial data)', async () => {
     const result = await world.gql(`{
-      up: services(source: "aiven-test", project: "test-project") { edges { node { name } } }
-      down: services(source: "aiven-down", project: "test-project") { edges { node { name } } }
+      up: aiven(source: "aiven-test") { services(project: "test-project") { edges { node { name } } } }
+      down: aiven(source: "aiven-down") { services(project: "test-project") { edges { node { name } } } }
       sources { name health { status lastError } }
     }`);
-    expect(result.data.up.edges).toHaveLength(5);
-    expect(result.data.down).toBeNull();
+    expect(result.data.up.services.edges).toHaveLength(5);
+    expect(result.data.down).toEqual({ services: null });
     expect(result.errors).toHaveLength(1);
-    expect(result.errors![0]).toMatchObject({ path: ['down'], extensions: { code: 'UPSTREAM_UNAVAILABLE', source: 'aiven-down' } });
+    expect(result.errors![0]).toMatchObject({ path: ['down', 'services'], extensions: { code: 'UPSTREAM_UNAVAILABLE', source: 'aiven-down' } });
     expect(result.errors![0]!.message).toMatch(/unreachable/);
     expect(result.errors![0]!.message).not.toContain('127.0.0.1');
     const health = Object.fromEntries(result.data.sources.map((s: any) => [s.name, s.health]));
@@ -65,7 +65,7 @@ describe('errors from upstreams and from callers', () => {
   it('turns a hanging upstream into UPSTREAM_TIMEOUT', async () => {
     world.sim.fail({ kind: 'hang', ms: 5_000 }, { count: 3 });
     const result = await world.gql(LIST, { source: 'aiven-test' });
-    expect(result.data).toEqual({ services: null });
+    expect(result.data).toEqual({ aiven: { services: null } });
     expect(result.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_TIMEOUT', source: 'aiven-test' });
   });
 
@@ -74,7 +74,7 @@ describe('errors from upstreams and from callers', () => {
     world.sim.fail({ kind: 'status', status: 502 }, { count: 1 });
     const result = await world.gql(LIST, { source: 'aiven-test' });
     expect(result.errors).toBeUndefined();
-    expect(result.data.services.edges).toHaveLength(5);
+    expect(result.data.aiven.services.edges).toHaveLength(5);
     expect(world.sim.countRequests('GET', '/v1/project/test-project/service')).toBe(2);
   });
 
@@ -100,7 +100,7 @@ describe('errors from upstreams and from callers', () => {
   it('does not retry a non-idempotent create on 503', async () => {
     world.sim.resetRequests();
     world.sim.fail({ kind: 'status', status: 503 }, { count: 5 });
-    const result = await world.gql(`mutation { createService(input: { source: "aiven-test", project: "test-project", name: "pg-x", type: "pg", plan: "business-4" }) { name } }`);
+    const result = await world.gql(`mutation { createAivenService(input: { source: "aiven-test", project: "test-project", name: "pg-x", type: "pg", plan: "business-4" }) { name } }`);
     expect(result.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
     expect(world.sim.countRequests('POST', '/v1/')).toBe(1);
   });
@@ -134,7 +134,7 @@ describe('errors from upstreams and from callers', () => {
     world.sim.fail({ kind: 'status', status: 200, body });
     const result = await world.gql(LIST, { source: 'aiven-test' });
     expect(result.errors).toBeUndefined();
-    expect(result.data.services.edges[0].node).toEqual({
+    expect(result.data.aiven.services.edges[0].node).toEqual({
       name: 'pg-future', state: 'UNKNOWN', vendorState: 'MIGRATING',
       nodes: [{ name: 'pg-future-1', state: 'UNKNOWN', vendorState: 'hibernating', phases: [{ phase: 'UNKNOWN', vendorPhase: 'verify_checksums', unit: 'pages' }], restore: { status: 'UNKNOWN', vendorStatus: 'hibernating' } }],
     });
@@ -142,7 +142,7 @@ describe('errors from upstreams and from callers', () => {
 
   it('redacts secrets that an upstream echoes in an error message', async () => {
     world.sim.fail({ kind: 'status', status: 400, body: { message: `token aivenv1 ${TOKEN} rejected for postgres://avnadmin:s3cr3tpw@db.example:5432/x` } });
-    const result = await world.gql(`mutation { updateService(input: { source: "aiven-test", project: "test-project", name: "pg-off", plan: "business-8" }) { name } }`);
+    const result = await world.gql(`mutation { updateAivenService(input: { source: "aiven-test", project: "test-project", name: "pg-off", plan: "business-8" }) { name } }`);
     const text = JSON.stringify(result);
     expect(result.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_REJECTED', upstreamStatus: 400 });
     expect(text).not.toContain(TOKEN);
@@ -153,14 +153,14 @@ describe('errors from upstreams and from callers', () => {
   it('rejects invalid arguments before calling the upstream', async () => {
     world.sim.resetRequests();
     const cases = await Promise.all([
-      world.gql(`{ services(source: "nope") { edges { cursor } } }`),
+      world.gql(`{ aiven(source: "nope") { services { edges { cursor } } } }`),
       world.gql(`{ operations(filter: { sources: ["nope"] }) { edges { cursor } } }`),
-      world.gql(`mutation { createService(input: { source: "aiven-test", project: "test-project", name: "Bad_Name", type: "pg", plan: "x" }) { name } }`),
-      world.gql(`mutation { updateService(input: { source: "aiven-test", project: "test-project", name: "pg-off" }) { name } }`),
-      world.gql(`mutation { updateService(input: { source: "aiven-test", project: "test-project", name: "pg-off", maintenance: { dow: "someday", time: "25:00" } }) { name } }`),
+      world.gql(`mutation { createAivenService(input: { source: "aiven-test", project: "test-project", name: "Bad_Name", type: "pg", plan: "x" }) { name } }`),
+      world.gql(`mutation { updateAivenService(input: { source: "aiven-test", project: "test-project", name: "pg-off" }) { name } }`),
+      world.gql(`mutation { updateAivenService(input: { source: "aiven-test", project: "test-project", name: "pg-off", maintenance: { dow: "someday", time: "25:00" } }) { name } }`),
       world.gql(`{ node(id: "not-an-id") { id } }`),
-      world.gql(`{ services(source: "aiven-test", first: 5000) { edges { cursor } } }`),
-      world.gql(`{ services(source: "aiven-test", project: "test-project", after: "bm9wZQ") { edges { cursor } } }`),
+      world.gql(`{ aiven(source: "aiven-test") { services(first: 5000) { edges { cursor } } } }`),
+      world.gql(`{ aiven(source: "aiven-test") { services(project: "test-project", after: "bm9wZQ") { edges { cursor } } } }`),
     ]);
     for (const result of cases) {
       expect(result.errors?.[0]?.extensions?.code, JSON.stringify(result)).toBe('BAD_USER_INPUT');

@@ -3,7 +3,7 @@ import { startWorld, type World } from './support/harness.js';
 
 const SERVICES = /* GraphQL */ `
   query ($source: String!, $project: String, $first: Int, $after: String) {
-    services(source: $source, project: $project, first: $first, after: $after) {
+    aiven(source: $source) { services(project: $project, first: $first, after: $after) {
       edges { cursor node {
         id project name type state vendorState plan cloud nodeCount diskSpaceMb terminationProtection createdAt updatedAt
         maintenance { dow time }
@@ -14,7 +14,7 @@ const SERVICES = /* GraphQL */ `
         }
       } }
       pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    }
+    } }
   }
 `;
 
@@ -33,7 +33,7 @@ type ServiceNode = {
 async function services(world: World) {
   const result = await world.gql(SERVICES, { source: 'aiven-test', project: 'test-project' });
   expect(result.errors).toBeUndefined();
-  const list = result.data.services.edges.map((e: any) => e.node);
+  const list = result.data.aiven.services.edges.map((e: any) => e.node);
   return { list, byName: (name: string) => list.find((s: any) => s.name === name), node: (service: string, node: string): ServiceNode => list.find((s: any) => s.name === service).nodes.find((n: any) => n.name === node) };
 }
 
@@ -64,11 +64,11 @@ describe('Aiven through the gateway', () => {
 
   it('pages with opaque cursors', async () => {
     const first = await world.gql(SERVICES, { source: 'aiven-test', project: 'test-project', first: 2 });
-    expect(first.data.services.edges.map((e: any) => e.node.name)).toEqual(['kafka-idle', 'mysql-grow']);
-    expect(first.data.services.pageInfo.hasNextPage).toBe(true);
-    const second = await world.gql(SERVICES, { source: 'aiven-test', project: 'test-project', first: 10, after: first.data.services.pageInfo.endCursor });
-    expect(second.data.services.edges.map((e: any) => e.node.name)).toEqual(['pg-legacy', 'pg-off', 'pg-restore']);
-    expect(second.data.services.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true });
+    expect(first.data.aiven.services.edges.map((e: any) => e.node.name)).toEqual(['kafka-idle', 'mysql-grow']);
+    expect(first.data.aiven.services.pageInfo.hasNextPage).toBe(true);
+    const second = await world.gql(SERVICES, { source: 'aiven-test', project: 'test-project', first: 10, after: first.data.aiven.services.pageInfo.endCursor });
+    expect(second.data.aiven.services.edges.map((e: any) => e.node.name)).toEqual(['pg-legacy', 'pg-off', 'pg-restore']);
+    expect(second.data.aiven.services.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true });
   });
 
   it('follows a node restore through setting_up_vm, phases in order, and back to running', async () => {
@@ -142,75 +142,75 @@ describe('Aiven through the gateway', () => {
   });
 
   it('exposes the backups Aiven keeps for a service', async () => {
-    const result = await world.gql(`{ service(source: "aiven-test", project: "test-project", name: "mysql-grow") { serviceUri typeDescription databases backups { name at dataSizeBytes incremental cloud } } }`);
+    const result = await world.gql(`{ aiven(source: "aiven-test") { service(project: "test-project", name: "mysql-grow") { serviceUri typeDescription databases backups { name at dataSizeBytes incremental cloud } } } }`);
     expect(result.errors).toBeUndefined();
-    expect(result.data.service.backups).toEqual([{ name: 'mysql-grow-full-1', at: '2024-12-31T00:00:00.000Z', dataSizeBytes: 2000, incremental: false, cloud: 'google-europe-west3' }]);
-    expect(result.data.service.typeDescription).toMatch(/MySQL/);
+    expect(result.data.aiven.service.backups).toEqual([{ name: 'mysql-grow-full-1', at: '2024-12-31T00:00:00.000Z', dataSizeBytes: 2000, incremental: false, cloud: 'google-europe-west3' }]);
+    expect(result.data.aiven.service.typeDescription).toMatch(/MySQL/);
     const raw = world.sim.getService('test-project', 'mysql-grow')!.service_uri as string;
     const password = /:\/\/[^:]+:([^@]+)@/.exec(raw)![1]!;
-    expect(result.data.service.serviceUri).toBe(raw.replace(password, '[redacted]'));
-    expect(result.data.service.serviceUri).not.toContain(password);
+    expect(result.data.aiven.service.serviceUri).toBe(raw.replace(password, '[redacted]'));
+    expect(result.data.aiven.service.serviceUri).not.toContain(password);
   });
 
   it('answers service(), null for an unknown name', async () => {
-    const result = await world.gql(`{ a: service(source: "aiven-test", project: "test-project", name: "pg-off") { name state } b: service(source: "aiven-test", project: "test-project", name: "nope") { name } }`);
+    const result = await world.gql(`{ aiven(source: "aiven-test") { a: service(project: "test-project", name: "pg-off") { name state } b: service(project: "test-project", name: "nope") { name } } }`);
     expect(result.errors).toBeUndefined();
-    expect(result.data).toEqual({ a: { name: 'pg-off', state: 'POWEROFF' }, b: null });
+    expect(result.data).toEqual({ aiven: { a: { name: 'pg-off', state: 'POWEROFF' }, b: null } });
   });
 
   it('lists service types and plans filtered by cloud', async () => {
-    const result = await world.gql(`{
-      serviceTypes(source: "aiven-test") { name description latestAvailableVersion }
-      projectTypes: serviceTypes(source: "aiven-test", project: "test-project") { name }
-      servicePlans(source: "aiven-test", project: "test-project", serviceType: "pg", cloud: "google-europe-west3") { name cloud nodeCount diskSpaceMb priceUsd clouds }
-    }`);
+    const result = await world.gql(`{ aiven(source: "aiven-test") {
+      serviceTypes { name description latestAvailableVersion }
+      projectTypes: serviceTypes(project: "test-project") { name }
+      servicePlans(project: "test-project", serviceType: "pg", cloud: "google-europe-west3") { name cloud nodeCount diskSpaceMb priceUsd clouds }
+    } }`);
     expect(result.errors).toBeUndefined();
-    expect(result.data.serviceTypes.find((t: any) => t.name === 'pg')).toMatchObject({ latestAvailableVersion: expect.any(String), description: expect.stringContaining('PostgreSQL') });
-    expect(result.data.projectTypes.map((t: any) => t.name)).toContain('kafka');
-    const business = result.data.servicePlans.find((p: any) => p.name === 'business-4');
+    expect(result.data.aiven.serviceTypes.find((t: any) => t.name === 'pg')).toMatchObject({ latestAvailableVersion: expect.any(String), description: expect.stringContaining('PostgreSQL') });
+    expect(result.data.aiven.projectTypes.map((t: any) => t.name)).toContain('kafka');
+    const business = result.data.aiven.servicePlans.find((p: any) => p.name === 'business-4');
     expect(business).toMatchObject({ cloud: 'google-europe-west3', nodeCount: 2, priceUsd: expect.stringMatching(/^\d+\.\d+$/) });
   });
 
   it('creates a service that comes up from setting_up_vm to running', async () => {
-    const created = await world.gql(`mutation { createService(input: { source: "aiven-test", project: "test-project", name: "pg-new", type: "pg", plan: "business-4", cloud: "google-europe-west3", terminationProtection: false, userConfig: { pg_version: "16" } }) { name state plan userConfig nodes { name state } } }`);
+    const created = await world.gql(`mutation { createAivenService(input: { source: "aiven-test", project: "test-project", name: "pg-new", type: "pg", plan: "business-4", cloud: "google-europe-west3", terminationProtection: false, userConfig: { pg_version: "16" } }) { name state plan userConfig nodes { name state } } }`);
     expect(created.errors).toBeUndefined();
-    expect(created.data.createService).toMatchObject({ name: 'pg-new', state: 'REBUILDING', plan: 'business-4', userConfig: { pg_version: '16' } });
-    expect(created.data.createService.nodes.every((n: any) => n.state === 'SETTING_UP_VM')).toBe(true);
+    expect(created.data.createAivenService).toMatchObject({ name: 'pg-new', state: 'REBUILDING', plan: 'business-4', userConfig: { pg_version: '16' } });
+    expect(created.data.createAivenService.nodes.every((n: any) => n.state === 'SETTING_UP_VM')).toBe(true);
     world.sim.advance(10_000);
-    const after = await world.gql(`{ service(source: "aiven-test", project: "test-project", name: "pg-new") { state nodes { state } } }`);
-    expect(after.data.service.state).toBe('RUNNING');
+    const after = await world.gql(`{ aiven(source: "aiven-test") { service(project: "test-project", name: "pg-new") { state nodes { state } } } }`);
+    expect(after.data.aiven.service.state).toBe('RUNNING');
   });
 
   it('updates plan, power, disk, protection, maintenance and user config', async () => {
     const result = await world.gql(`mutation {
-      a: updateService(input: { source: "aiven-test", project: "test-project", name: "pg-off", powered: true, diskSpaceMb: 100000, maintenance: { dow: "sunday", time: "03:00:00" }, userConfig: { x: 1 } }) { state diskSpaceMb maintenance { dow time } userConfig }
-      b: updateService(input: { source: "aiven-test", project: "test-project", name: "kafka-idle", terminationProtection: false }) { terminationProtection }
+      a: updateAivenService(input: { source: "aiven-test", project: "test-project", name: "pg-off", powered: true, diskSpaceMb: 100000, maintenance: { dow: "sunday", time: "03:00:00" }, userConfig: { x: 1 } }) { state diskSpaceMb maintenance { dow time } userConfig }
+      b: updateAivenService(input: { source: "aiven-test", project: "test-project", name: "kafka-idle", terminationProtection: false }) { terminationProtection }
     }`);
     expect(result.errors).toBeUndefined();
     expect(result.data.a).toMatchObject({ state: 'REBUILDING', diskSpaceMb: 100000, maintenance: { dow: 'sunday', time: '03:00:00' } });
     expect(result.data.a.userConfig).toMatchObject({ x: 1 });
     expect(result.data.b.terminationProtection).toBe(false);
-    const off = await world.gql(`mutation { updateService(input: { source: "aiven-test", project: "test-project", name: "kafka-idle", powered: false }) { state nodes { name } } }`);
-    expect(off.data.updateService).toEqual({ state: 'POWEROFF', nodes: [] });
+    const off = await world.gql(`mutation { updateAivenService(input: { source: "aiven-test", project: "test-project", name: "kafka-idle", powered: false }) { state nodes { name } } }`);
+    expect(off.data.updateAivenService).toEqual({ state: 'POWEROFF', nodes: [] });
   });
 
   it('refuses to delete a protected service, and deletes it once protection is off', async () => {
-    const refused = await world.gql(`mutation { deleteService(source: "aiven-test", project: "test-project", name: "kafka-idle") }`);
+    const refused = await world.gql(`mutation { deleteAivenService(source: "aiven-test", project: "test-project", name: "kafka-idle") }`);
     expect(refused.data).toBeNull();
     expect(refused.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', source: 'aiven-test' });
     expect(refused.errors![0]!.message).toMatch(/termination protection/);
     expect(world.sim.countRequests('DELETE', '/v1/')).toBe(0);
-    await world.gql(`mutation { updateService(input: { source: "aiven-test", project: "test-project", name: "kafka-idle", terminationProtection: false }) { name } }`);
-    const deleted = await world.gql(`mutation { deleteService(source: "aiven-test", project: "test-project", name: "kafka-idle") }`);
-    expect(deleted).toEqual({ data: { deleteService: true } });
+    await world.gql(`mutation { updateAivenService(input: { source: "aiven-test", project: "test-project", name: "kafka-idle", terminationProtection: false }) { name } }`);
+    const deleted = await world.gql(`mutation { deleteAivenService(source: "aiven-test", project: "test-project", name: "kafka-idle") }`);
+    expect(deleted).toEqual({ data: { deleteAivenService: true } });
     expect(world.sim.getService('test-project', 'kafka-idle')).toBeUndefined();
   });
 
   it('passes the upstream reason when Aiven rejects a mutation', async () => {
-    const duplicate = await world.gql(`mutation { createService(input: { source: "aiven-test", project: "test-project", name: "pg-off", type: "pg", plan: "business-4" }) { name } }`);
+    const duplicate = await world.gql(`mutation { createAivenService(input: { source: "aiven-test", project: "test-project", name: "pg-off", type: "pg", plan: "business-4" }) { name } }`);
     expect(duplicate.errors![0]!.extensions).toMatchObject({ code: 'CONFLICT', source: 'aiven-test', upstreamStatus: 409 });
     expect(duplicate.errors![0]!.message).toMatch(/already in use/);
-    const shrink = await world.gql(`mutation { updateService(input: { source: "aiven-test", project: "test-project", name: "pg-restore", diskSpaceMb: 10 }) { name } }`);
+    const shrink = await world.gql(`mutation { updateAivenService(input: { source: "aiven-test", project: "test-project", name: "pg-restore", diskSpaceMb: 10 }) { name } }`);
     expect(shrink.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_REJECTED', upstreamStatus: 400 });
   });
 });
@@ -221,11 +221,11 @@ describe('request coalescing', () => {
     try {
       world.sim.resetRequests();
       world.sim.fail({ kind: 'hang', ms: 400 }, { count: 1 }); // keeps the first call on the wire
-      const query = `{ services(source: "aiven-test", project: "test-project") { edges { node { name } } } }`;
+      const query = `{ aiven(source: "aiven-test") { services(project: "test-project") { edges { node { name } } } } }`;
       const first = world.gql(query);
       await new Promise((r) => setTimeout(r, 100));
       const results = await Promise.all([first, ...Array.from({ length: 5 }, () => world.gql(query))]);
-      for (const result of results) expect(result.data.services.edges).toHaveLength(5);
+      for (const result of results) expect(result.data.aiven.services.edges).toHaveLength(5);
       expect(world.sim.countRequests('GET', '/v1/project/test-project/service')).toBe(1);
     } finally {
       await world.close();
@@ -238,9 +238,9 @@ describe('project discovery', () => {
     const world = await startWorld({ source: { projects: undefined } });
     try {
       world.sim.resetRequests();
-      const result = await world.gql(`{ services(source: "aiven-test") { edges { node { project name } } } }`);
+      const result = await world.gql(`{ aiven(source: "aiven-test") { services { edges { node { project name } } } } }`);
       expect(result.errors).toBeUndefined();
-      expect(new Set(result.data.services.edges.map((e: any) => e.node.project))).toEqual(new Set(['test-project']));
+      expect(new Set(result.data.aiven.services.edges.map((e: any) => e.node.project))).toEqual(new Set(['test-project']));
       expect(world.sim.countRequests('GET', '/v1/project/other-project/service')).toBe(1); // discovered, and empty
       expect(world.sim.countRequests('GET', '/v1/project/test-project/service')).toBe(1);
     } finally {
@@ -271,9 +271,9 @@ describe('batching', () => {
     try {
       world.sim.advance(1_000);
       world.sim.resetRequests();
-      const result = await world.gql(`{ services(source: "aiven-test", project: "test-project") { edges { node { id name nodes { id name state phases { phase current max } restore { status progress { percent } } } } } } }`);
+      const result = await world.gql(`{ aiven(source: "aiven-test") { services(project: "test-project") { edges { node { id name nodes { id name state phases { phase current max } restore { status progress { percent } } } } } } } }`);
       expect(result.errors).toBeUndefined();
-      const list = result.data.services.edges.map((e: any) => e.node);
+      const list = result.data.aiven.services.edges.map((e: any) => e.node);
       expect(list).toHaveLength(50);
       expect(list.every((s: any) => s.nodes[0].phases[0].current === 100 && s.nodes[0].restore.status === 'RUNNING')).toBe(true);
       expect(world.sim.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/project/test-project/service']);

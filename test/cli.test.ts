@@ -26,6 +26,18 @@ function run(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }):
   return { child, output: () => output, exit };
 }
 
+/** The pino JSON lines of an output (other lines, e.g. plain stderr, are skipped). */
+function logLines(output: string): Array<Record<string, unknown>> {
+  return output.split('\n').flatMap((line) => {
+    if (!line.startsWith('{')) return [];
+    try {
+      return [JSON.parse(line) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}
+
 describe('the backupgraph command', () => {
   let dir: string;
   beforeAll(async () => {
@@ -57,16 +69,20 @@ describe('the backupgraph command', () => {
   it('serves a moving demo with no configuration, and exits 0 on SIGTERM closing subscriptions', async () => {
     const r = run(['--port', '0'], { cwd: dir });
     try {
-      const url = await eventually(() => /GraphiQL at (http:\/\/\S+)/.exec(r.output())?.[1], 20_000, 'the start-up line');
+      // Logs are pino JSON lines on stdout; the start-up line carries the URL as a field and in its message.
+      const startup = await eventually(() => logLines(r.output()).find((l) => typeof l['graphql'] === 'string' && /GraphiQL at http:\/\//.test(String(l['msg']))), 20_000, 'the start-up line');
+      const url = startup['graphql'] as string;
+      expect(startup['msg']).toBe(`GraphQL (HTTP, SSE, graphql-ws) and GraphiQL at ${url}`);
       expect(r.output()).toContain('DEMO MODE');
+      expect(logLines(r.output()).some((l) => String(l['msg']).includes('DEMO MODE'))).toBe(true);
       const percents = async () => {
         const response = await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ query: '{ services(source: "aiven-demo") { edges { node { nodes { restore { status progress { percent } } } } } } }' }),
+          body: JSON.stringify({ query: '{ aiven(source: "aiven-demo") { services { edges { node { nodes { restore { status progress { percent } } } } } } } }' }),
         });
         const body = (await response.json()) as any;
-        return JSON.stringify(body.data.services.edges.flatMap((e: any) => e.node.nodes.map((n: any) => n.restore?.progress.percent ?? null)));
+        return JSON.stringify(body.data.aiven.services.edges.flatMap((e: any) => e.node.nodes.map((n: any) => n.restore?.progress.percent ?? null)));
       };
       const before = await percents();
       expect(before).toMatch(/\d/); // some node is restoring right away

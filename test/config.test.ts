@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfigFile, parseConfig } from '../src/config.js';
+import { findKind } from '../src/sources/kinds.js';
 
 const env = { AIVEN_TOKEN: 'tok-from-env-123456' };
 const aiven = { name: 'aiven-prod', kind: 'aiven', token: { env: 'AIVEN_TOKEN' }, projects: ['p1'] };
@@ -40,7 +41,11 @@ describe('configuration', () => {
     expect(errorOf({ sources: [aiven], colour: 'blue' })).toMatch(/colour/);
     expect(errorOf({ sources: [] })).toMatch(/^sources: .*at least one source/);
     expect(errorOf({ sources: [{ ...aiven, kind: 'oracle' }] })).toMatch(/^sources\[0\]\.kind: /);
-    expect(errorOf({ sources: [{ ...aiven, kind: 'docspace' }] })).toMatch(/not supported by this version yet/);
+    // A kind the design names but this build does not register yet is refused as such (not as unknown);
+    // the planned list shrinks as vendors land (docspace and aerospike-backup-service now have their own config).
+    for (const kind of ['aerospike-backup-service', 'docspace', 'scaletrade'].filter((k) => !findKind(k))) {
+      expect(errorOf({ sources: [{ ...aiven, kind }] })).toMatch(new RegExp(`^sources\\[0\\]\\.kind: "${kind}" is not supported by this version yet`));
+    }
     expect(errorOf({ sources: [aiven], pubsub: { redis: { env: 'REDIS_URL' } } })).toBe('pubsub: not supported by this version yet (remove it to start)');
     expect(errorOf({ sources: [aiven, aiven] })).toMatch(/^sources\[1\]\.name: duplicate source name "aiven-prod"/);
   });

@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { globalId } from '../src/model/ids.js';
-import { collect, eventually, startWorld, type World } from './support/harness.js';
+import { decodeGlobalId } from '../src/model/ids.js';
+import { collect, eventually, restoreIdOf, startWorld, type World } from './support/harness.js';
 
-const RESTORE_ID = globalId('NodeRestore', ['aiven-test', 'test-project', 'pg-restore', 'pg-restore-2']);
 const OPERATION_UPDATED = `subscription ($id: ID!) { operationUpdated(id: $id) { id status vendorStatus message progress { percent done total unit ratePerSecond estimatedEndAt estimated } startedAt finishedAt ... on NodeRestore { phases { phase completed } } } }`;
 const SERVICE_LIST = '/v1/project/test-project/service';
 
@@ -10,8 +9,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('live subscriptions over graphql-ws and SSE', () => {
   let world: World;
+  /** pg-restore-2's restore run (ids are per run: discovered once the gateway has seen it). */
+  let RESTORE_ID: string;
   beforeEach(async () => {
     world = await startWorld();
+    RESTORE_ID = await restoreIdOf(world, 'pg-restore', 'pg-restore-2');
+    const { typename, parts } = decodeGlobalId(RESTORE_ID);
+    expect(typename).toBe('NodeRestore');
+    expect(parts.slice(0, 4)).toEqual(['aiven-test', 'test-project', 'pg-restore', 'pg-restore-2']);
+    expect(new Date(parts[4] as string).toISOString()).toBe(parts[4]);
   });
   afterEach(async () => {
     await world.close();
@@ -26,7 +32,7 @@ describe('live subscriptions over graphql-ws and SSE', () => {
     await Promise.all(restores.map((s) => s.next((e) => e.data?.operationUpdated?.status === 'PENDING')));
     await Promise.all([...services, ...fleets].map((s) => s.next((e) => Boolean(e.data))));
     // Identical state subscriptions share one execution (one lease); operationsChanged streams do not.
-    expect(world.gateway.services.poller.activeKeys()).toEqual([{ key: 'aiven:aiven-test:test-project:services', watchers: 1 + 1 + 5 }]);
+    expect(world.gateway.services.poller.activeKeys()).toEqual([{ key: 'aiven:aiven-test:project:test-project', watchers: 1 + 1 + 5 }]);
 
     world.sim.resetRequests();
     const started = Date.now();

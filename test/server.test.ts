@@ -40,17 +40,19 @@ describe('the HTTP surface', () => {
   });
 
   it('serves queries over GET, and refuses mutations over GET', async () => {
-    const get = await fetch(`${world.gateway.url}?query=${encodeURIComponent('{ sources { name } }')}`, { headers: { accept: 'application/json' } });
+    // A GET carries a header a cross-site form cannot set (CSRF prevention), as any non-browser client may.
+    const headers = { accept: 'application/json', 'x-graphql-csrf': '1' };
+    const get = await fetch(`${world.gateway.url}?query=${encodeURIComponent('{ sources { name } }')}`, { headers });
     expect(await get.json()).toEqual({ data: { sources: [{ name: 'aiven-test' }, { name: 'aiven-gone' }] } });
-    const mutation = `mutation { deleteService(source: "aiven-test", project: "test-project", name: "pg-off") }`;
-    const refused = await fetch(`${world.gateway.url}?query=${encodeURIComponent(mutation)}`, { headers: { accept: 'application/json' } });
+    const mutation = `mutation { deleteAivenService(source: "aiven-test", project: "test-project", name: "pg-off") }`;
+    const refused = await fetch(`${world.gateway.url}?query=${encodeURIComponent(mutation)}`, { headers });
     expect(refused.status).toBe(405);
     expect(world.sim.getService('test-project', 'pg-off')).toBeDefined();
   });
 
   it('encodes opaque global ids that decode to source and native key', async () => {
-    const result = await world.gql(`{ sources { id name } services(source: "aiven-test", project: "test-project", first: 1) { edges { node { id } } } }`);
-    const serviceId = result.data.services.edges[0].node.id as string;
+    const result = await world.gql(`{ sources { id name } aiven(source: "aiven-test") { services(project: "test-project", first: 1) { edges { node { id } } } } }`);
+    const serviceId = result.data.aiven.services.edges[0].node.id as string;
     expect(Buffer.from(serviceId, 'base64url').toString()).toBe('Service:["aiven-test","test-project","kafka-idle"]');
     const again = await world.gql(`query ($id: ID!) { node(id: $id) { ... on Source { name kind } } }`, { id: result.data.sources[0].id });
     expect(again.data.node).toEqual({ name: 'aiven-test', kind: 'AIVEN' });

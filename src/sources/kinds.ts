@@ -1,9 +1,12 @@
 import type { z } from 'zod';
+import { aerospikeKind } from './aerospike/kind.js';
 import { aivenKind } from './aiven/kind.js';
+import { docSpaceKind } from './docspace/kind.js';
 import { sourceKindValue, type KindDefinition, type Resolved } from './kind.js';
+import { scaleTradeKind } from './scaletrade/kind.js';
 
 /** Every vendor kind the gateway knows, one line each (docs/SOURCES.md: adding a vendor). */
-export const KINDS = [aivenKind] as const;
+export const KINDS = [aivenKind, docSpaceKind, aerospikeKind, scaleTradeKind] as const;
 
 type AnyKind = (typeof KINDS)[number];
 /** A resolved source configuration of any registered kind. */

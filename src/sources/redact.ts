@@ -1,5 +1,5 @@
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]+):([^\s@/]+)@/gi;
-const BEARERISH = /\b(aivenv1|bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{6,}/gi;
+const BEARERISH = /\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{6,}/gi;
 
 /**
  * Removes what must never reach a client or a log: the given secret values, passwords inside

@@ -169,3 +169,21 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
+
+/**
+ * The id of the restore run on a node, once the gateway has seen it. NodeRestore ids are per run
+ * (`[source, project, service, node, startedAt]`, startedAt = when the gateway first saw the run),
+ * so tests discover them instead of building them.
+ */
+export async function restoreIdOf(world: Pick<World, 'gql'>, service: string, node: string, options: { source?: string; project?: string; timeoutMs?: number } = {}): Promise<string> {
+  const query = `query ($source: String, $project: String!, $service: String!) { aiven(source: $source) { service(project: $project, name: $service) { nodes { name restore { id } } } } }`;
+  return eventually(
+    async () => {
+      const result = await world.gql(query, { source: options.source ?? 'aiven-test', project: options.project ?? 'test-project', service });
+      const nodes = (result.data?.aiven?.service?.nodes ?? []) as Array<{ name: string; restore: { id: string } | null }>;
+      return nodes.find((n) => n.name === node)?.restore?.id;
+    },
+    options.timeoutMs ?? 5_000,
+    `the restore id of ${service}/${node}`,
+  );
+}

@@ -1,5 +1,5 @@
 import { GatewayError } from '../../errors.js';
-import { HttpClient, type HttpClientOptions } from '../http.js';
+import { HttpClient, urlPath, type HttpClientOptions } from '../http.js';
 import { redact } from '../redact.js';
 
 /**
@@ -67,28 +67,14 @@ export function describeAbsError(_status: number, body: string): string | undefi
 /** Older builds answer an unknown routine on the list endpoints with 400 `routine name not found: X`. */
 const OLD_BUILD_NOT_FOUND = /routine name not found/i;
 
-/**
- * A routine name or job id used as one path segment: non-empty, not `.`/`..`, no slash or
- * backslash, checked before any request is made.
- */
-export function pathSegment(value: string, what: string): string {
-  if (typeof value !== 'string' || value === '' || value === '.' || value === '..' || /[/\\]/.test(value)) {
-    throw new GatewayError('BAD_USER_INPUT', `Invalid ${what}: ${JSON.stringify(value)} cannot be used as a path segment`, {
-      details: { argument: what },
-    });
-  }
-  return encodeURIComponent(value);
-}
-
 /** Restore job ids are int64 on the wire; kept as decimal strings so no precision is lost. */
-export function jobIdSegment(jobId: string): string {
-  const segment = pathSegment(jobId, 'job id');
-  if (!/^\d{1,19}$/.test(jobId)) {
-    throw new GatewayError('BAD_USER_INPUT', `Invalid job id: ${JSON.stringify(jobId)} is not an ABS job id (a decimal integer)`, {
+export function checkJobId(jobId: string): string {
+  if (typeof jobId !== 'string' || !/^\d{1,19}$/.test(jobId)) {
+    throw new GatewayError('BAD_USER_INPUT', `Invalid job id: ${JSON.stringify(String(jobId).slice(0, 40))} is not an ABS job id (a decimal integer)`, {
       details: { argument: 'jobId' },
     });
   }
-  return segment;
+  return jobId;
 }
 
 function nonNegativeInt(value: number | undefined, what: string): number | undefined {
@@ -134,24 +120,24 @@ export class AerospikeClient {
 
   /** POST /v1/backups/{full|incremental}/{routine}: 202 only means "accepted", not "ran". */
   async triggerBackup(routine: string, mode: BackupMode, delayMs?: number): Promise<void> {
-    const path = `/v1/backups/${mode}/${pathSegment(routine, 'routine')}`;
+    const path = urlPath`/v1/backups/${mode}/${routine}`;
     await this.call({ method: 'POST', path, query: { delay: nonNegativeInt(delayMs, 'delay') } });
   }
 
   /** POST /v1/backups/schedule/{routine}: the deprecated alias of the full trigger (the 3.4 docs' trigger). */
   async scheduleFullBackup(routine: string, delayMs?: number): Promise<void> {
-    const path = `/v1/backups/schedule/${pathSegment(routine, 'routine')}`;
+    const path = urlPath`/v1/backups/schedule/${routine}`;
     await this.call({ method: 'POST', path, query: { delay: nonNegativeInt(delayMs, 'delay') } });
   }
 
   /** POST /v1/backups/cancel/{routine}: cancels the routine's full and incremental runs. */
   async cancelBackups(routine: string): Promise<void> {
-    await this.call({ method: 'POST', path: `/v1/backups/cancel/${pathSegment(routine, 'routine')}` });
+    await this.call({ method: 'POST', path: urlPath`/v1/backups/cancel/${routine}` });
   }
 
   /** GET /v1/backups/currentBackup/{routine} → RoutineState. */
   async currentBackup(routine: string, signal?: AbortSignal): Promise<unknown> {
-    return this.callJson({ method: 'GET', path: `/v1/backups/currentBackup/${pathSegment(routine, 'routine')}`, signal });
+    return this.callJson({ method: 'GET', path: urlPath`/v1/backups/currentBackup/${routine}`, signal });
   }
 
   /** GET /v1/backups/{mode} → `{ routine: BackupDetails[] }`. */
@@ -161,7 +147,7 @@ export class AerospikeClient {
 
   /** GET /v1/backups/{mode}/{routine} → BackupDetails[] sorted by creation time. */
   async listBackups(mode: BackupMode, routine: string, range?: TimeRange, signal?: AbortSignal): Promise<unknown> {
-    const path = `/v1/backups/${mode}/${pathSegment(routine, 'routine')}`;
+    const path = urlPath`/v1/backups/${mode}/${routine}`;
     return this.callJson({ method: 'GET', path, query: rangeQuery(range), signal });
   }
 
@@ -179,7 +165,7 @@ export class AerospikeClient {
 
   /** GET /v1/restore/status/{jobId} → RestoreJobStatus; 404 once ABS forgot the job. */
   async restoreStatus(jobId: string, signal?: AbortSignal): Promise<unknown> {
-    return this.callJson({ method: 'GET', path: `/v1/restore/status/${jobIdSegment(jobId)}`, signal });
+    return this.callJson({ method: 'GET', path: urlPath`/v1/restore/status/${checkJobId(jobId)}`, signal });
   }
 
   /** GET /v1/restore/jobs → `{ "<jobId>": RestoreJobStatus }`. */
@@ -189,7 +175,7 @@ export class AerospikeClient {
 
   /** POST /v1/restore/cancel/{jobId}: restored data is kept. */
   async cancelRestore(jobId: string): Promise<void> {
-    await this.call({ method: 'POST', path: `/v1/restore/cancel/${jobIdSegment(jobId)}` });
+    await this.call({ method: 'POST', path: urlPath`/v1/restore/cancel/${checkJobId(jobId)}` });
   }
 
   // ------------------------------------------------------------------ config and system

@@ -68,6 +68,8 @@ export interface AbsSimulator {
   restart(style?: AbsBuildStyle): void;
   /** Job ids ABS knows now. */
   restoreJobIds(): string[];
+  /** Running restore jobs report this status text instead of their own (null: back to normal); for the contract test. */
+  overrideRunningStatus(status: string | null): void;
   close(): Promise<void>;
 }
 
@@ -276,6 +278,7 @@ export async function startAerospikeSimulator(opts: AbsSimulatorOptions): Promis
 
   // ------------------------------------------------------------------ restores
   let restoreJobs = new Map<string, RestoreJob>();
+  let runningStatusOverride: string | null = null;
   let jobSeq = 0;
   const restoreRate = scenario.restoreRecordsPerSecond ?? 1_000;
 
@@ -334,7 +337,7 @@ export async function startAerospikeSimulator(opts: AbsSimulatorOptions): Promis
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(counters)) if (!(style.omitZeroCounters && v === 0)) out[k] = v;
     out['current-job'] = current;
-    out['status'] = statusText(job.state);
+    out['status'] = job.state === 'running' && runningStatusOverride !== null ? runningStatusOverride : statusText(job.state);
     if (job.state === 'failed' && job.failure) out['error'] = job.failure.error;
     return out;
   }
@@ -722,6 +725,9 @@ export async function startAerospikeSimulator(opts: AbsSimulatorOptions): Promis
       startSchedules(now());
     },
     restoreJobIds: () => [...restoreJobs.keys()],
+    overrideRunningStatus(status) {
+      runningStatusOverride = status;
+    },
     close() {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();

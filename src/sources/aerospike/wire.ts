@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { wireDecoder } from '../decode.js';
 
 /**
  * Lenient zod schemas of ABS wire items (docs/upstreams/aerospike-backup-service.md): unknown keys
@@ -122,9 +123,11 @@ export const versionObjectSchema = z.looseObject({ version: z.string(), 'build-t
 export const versionSchema = z.union([z.string().min(1), versionObjectSchema]);
 export type VersionWire = z.infer<typeof versionSchema>;
 
-/** Parses `raw` with `schema`, throwing an Error whose message names the bad field. */
+/** Reads `raw` with `schema`, throwing an Error that names what and the bad field (never its value). */
 export function decodeWith<T>(schema: z.ZodType<T>, what: string, raw: unknown): T {
-  const result = schema.safeParse(raw);
-  if (!result.success) throw new Error(`malformed ${what}: ${z.prettifyError(result.error)}`);
-  return result.data;
+  try {
+    return wireDecoder(schema)(raw);
+  } catch (error) {
+    throw new Error(`malformed ${what}: ${(error as Error).message}`);
+  }
 }

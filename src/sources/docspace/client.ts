@@ -1,5 +1,5 @@
 import { GatewayError } from '../../errors.js';
-import { HttpClient, type HttpClientOptions, type HttpRequest } from '../http.js';
+import { HttpClient, urlPath, type HttpClientOptions, type HttpRequest } from '../http.js';
 import { redact } from '../redact.js';
 
 /**
@@ -11,7 +11,7 @@ import { redact } from '../redact.js';
 /** `Authorization: Bearer <token>` (API keys `sk-…`, JWTs) or `Authorization: <token>` (a token from `POST /api/2.0/authentication`). */
 export type DocSpaceTokenScheme = 'bearer' | 'raw';
 
-export interface DocSpaceClientOptions extends Omit<HttpClientOptions, 'upstream' | 'describeError' | 'headers'> {
+export interface DocSpaceClientOptions extends Omit<HttpClientOptions, 'upstream' | 'describeError' | 'classifyStatus' | 'headers'> {
   /** Already resolved from the environment. */
   token: string;
   tokenScheme?: DocSpaceTokenScheme;
@@ -67,18 +67,11 @@ export interface DocSpaceEnvelope {
 const UPSTREAM = 'DocSpace API';
 
 /**
- * A 403 with an empty body is what the portal's tenant status filter answers to every request but
- * the restore progress while a restore or transfer runs. describeError tags it with this text so the
- * client can tell it from a real refusal, which always carries an error envelope.
- */
-const RESTORING_TAG = 'empty 403 body: the portal is being restored';
-
-/**
  * Pulls only `error.message` out of a DocSpace error envelope: `stack`, `type` and `hresult` hold
  * server internals and must never reach a client or a log line.
  */
-export function describeDocSpaceError(status: number, body: string): string | undefined {
-  if (body.trim() === '') return status === 403 ? RESTORING_TAG : undefined;
+export function describeDocSpaceError(_status: number, body: string): string | undefined {
+  if (body.trim() === '') return undefined;
   try {
     const parsed = JSON.parse(body) as DocSpaceEnvelope;
     const message = parsed?.error?.message;
@@ -86,6 +79,20 @@ export function describeDocSpaceError(status: number, body: string): string | un
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A 403 with an empty body is what the portal's tenant status filter answers to every request but
+ * the restore progress while a restore or transfer runs: "restoring", not "forbidden" (a real
+ * refusal always carries an error envelope).
+ */
+export function classifyDocSpaceStatus(status: number, body: string): ReturnType<NonNullable<HttpClientOptions['classifyStatus']>> {
+  if (status !== 403 || body.trim() !== '') return undefined;
+  return {
+    code: 'UPSTREAM_UNAVAILABLE',
+    message: 'DocSpace portal is being restored: only the restore progress answers until it is back',
+    details: { restoring: true },
+  };
 }
 
 /** Exception messages may run over several lines (inner exceptions); the first is the useful one. */
@@ -96,17 +103,6 @@ function firstLine(text: string): string {
 /** True for the GatewayError that means "the portal is restoring", whichever layer raised it. */
 export function isPortalRestoring(error: unknown): boolean {
   return error instanceof GatewayError && error.details?.['restoring'] === true;
-}
-
-/**
- * A backup id goes into the URL path: refuse anything that could walk out of its segment before
- * any request is made.
- */
-export function checkPathSegment(value: string, argument: string): string {
-  if (value === '' || value === '.' || value === '..' || /[/\\?#%]/.test(value) || /[\u0000-\u001f]/.test(value)) {
-    throw new GatewayError('BAD_USER_INPUT', `${argument} is not a valid identifier`, { details: { argument } });
-  }
-  return value;
 }
 
 function wireStorageParams(params: DocSpaceStorageParams | undefined): Array<{ key: string; value: unknown }> | undefined {
@@ -129,6 +125,7 @@ export class DocSpaceClient {
       upstream: UPSTREAM,
       headers: { authorization: tokenScheme === 'raw' ? token : `Bearer ${token}` },
       describeError: describeDocSpaceError,
+      classifyStatus: classifyDocSpaceStatus,
     });
   }
 
@@ -153,8 +150,7 @@ export class DocSpaceClient {
   }
 
   async deleteBackup(backupId: string): Promise<boolean> {
-    const id = checkPathSegment(backupId, 'backupId');
-    return this.bool(await this.call({ method: 'DELETE', path: `${BASE}/deletebackup/${encodeURIComponent(id)}` }), 'deletebackup');
+    return this.bool(await this.call({ method: 'DELETE', path: BASE + urlPath`/deletebackup/${backupId}` }), 'deletebackup');
   }
 
   async deleteBackupHistory(options: DumpOption = {}): Promise<boolean> {
@@ -228,25 +224,9 @@ export class DocSpaceClient {
     return this.http.close();
   }
 
-  /** One request, the envelope unwrapped; the restoring 403 turned into its own error. */
+  /** One request, the envelope unwrapped. */
   private async call(req: HttpRequest): Promise<unknown> {
-    let body: unknown;
-    try {
-      body = await this.http.json<unknown>(req);
-    } catch (error) {
-      throw this.restoringOr(error);
-    }
-    return this.unwrap(body);
-  }
-
-  private restoringOr(error: unknown): unknown {
-    if (!(error instanceof GatewayError) || error.status !== 403 || !error.message.endsWith(RESTORING_TAG)) return error;
-    return new GatewayError('UPSTREAM_UNAVAILABLE', `${UPSTREAM} is unavailable while the portal is being restored; only the restore progress answers`, {
-      source: this.http.source,
-      status: 403,
-      details: { restoring: true },
-      cause: error,
-    });
+    return this.unwrap(await this.http.json<unknown>(req));
   }
 
   private unwrap(body: unknown): unknown {

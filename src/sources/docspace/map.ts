@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { globalId } from '../../model/ids.js';
+import { wireDecoder } from '../decode.js';
 import { EMPTY_PROGRESS, isFinal, type OperationKind, type OperationSnapshot, type OperationStatus } from '../../model/operation.js';
 
 /**
@@ -95,11 +96,10 @@ const ScheduleWire = z.looseObject({
 
 const ServiceStateWire = z.looseObject({ enabled: z.boolean() });
 
-function parse<T>(schema: z.ZodType<T>, raw: unknown, what: string): T {
-  const result = schema.safeParse(raw);
-  if (!result.success) throw new Error(`malformed DocSpace ${what}: ${z.prettifyError(result.error)}`);
-  return result.data;
-}
+const readTask = wireDecoder(TaskWire);
+const readHistoryEntry = wireDecoder(HistoryWire);
+const readSchedule = wireDecoder(ScheduleWire);
+const readServiceState = wireDecoder(ServiceStateWire);
 
 /** A backup, restore or transfer task as the progress endpoints report it (BackupProgress). */
 export interface DocSpaceTask {
@@ -123,7 +123,7 @@ export interface DocSpaceTask {
 const nonBlank = (value: string | null | undefined): string | null => (typeof value === 'string' && value.trim() !== '' ? value : null);
 
 export function decodeTask(raw: unknown): DocSpaceTask {
-  const wire = parse(TaskWire, raw, 'task progress');
+  const wire = readTask(raw);
   const type = wire.backupProgressEnum == null ? null : readEnum(wire.backupProgressEnum, TASK_TYPE_NAMES);
   const status = wire.status == null ? null : readEnum(wire.status, TASK_STATUS_NAMES, STATUS_ALIAS_INDEX);
   return {
@@ -157,7 +157,7 @@ export function historyEntryId(source: string, backupId: string): string {
 }
 
 export function decodeHistoryEntry(source: string, raw: unknown): DocSpaceHistoryEntry {
-  const wire = parse(HistoryWire, raw, 'backup history entry');
+  const wire = readHistoryEntry(raw);
   const storageType = storageTypeValue(wire.storageType);
   return {
     id: historyEntryId(source, wire.id),
@@ -190,7 +190,7 @@ export interface DocSpaceSchedule {
 }
 
 export function decodeSchedule(raw: unknown): DocSpaceSchedule {
-  const wire = parse(ScheduleWire, raw, 'backup schedule');
+  const wire = readSchedule(raw);
   const storageType = storageTypeValue(wire.storageType);
   const period = wire.cronParams?.period == null ? null : readEnum(wire.cronParams.period, PERIOD_NAMES);
   return {
@@ -210,7 +210,7 @@ export function decodeSchedule(raw: unknown): DocSpaceSchedule {
 }
 
 export function decodeServiceState(raw: unknown): { enabled: boolean } {
-  return { enabled: parse(ServiceStateWire, raw, 'service state').enabled };
+  return { enabled: readServiceState(raw).enabled };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,11 +270,12 @@ function taskKind(task: DocSpaceTask, endpointKind: OperationKind): OperationKin
 
 /**
  * Id of one run: the portal's task id when it gives one (a new start gets a new id); otherwise the
- * kind, tenant and first-seen time, since a taskless progress object says nothing else per run.
+ * kind and first-seen time, since a taskless progress object says nothing else per run. The tenant
+ * id is left out: a restore changes it while the run goes on.
  */
 export function taskOperationId(typename: string, source: string, task: DocSpaceTask, kind: OperationKind, runStartedAt: string | null): string {
   if (task.taskId !== null) return globalId(typename, [source, task.taskId]);
-  return globalId(typename, [source, 'run', kind, task.tenantId ?? 'tenant?', runStartedAt ?? 'current']);
+  return globalId(typename, [source, 'run', kind, runStartedAt ?? 'current']);
 }
 
 function message(task: DocSpaceTask, status: OperationStatus): string | null {

@@ -56,6 +56,8 @@ export interface DocSpaceSimulator {
   failNextTask(kind: DocSpaceTaskKindName, options?: { atPercent?: number; error?: string }): void;
   /** While on, `startbackup` is refused with 402 (TenantQuotaException). */
   setStorageQuotaExceeded(on: boolean): void;
+  /** Rewrites every task progress the portal answers from now on (undefined: stop); for unknown-value tests. */
+  tamperProgress(rewrite: ((wire: Record<string, unknown>) => Record<string, unknown>) | undefined): void;
   /** Starts a portal transfer (there is no API endpoint for it). */
   startTransfer(durationMs?: number): void;
   tenantId(): number;
@@ -240,7 +242,14 @@ export async function startDocSpaceSimulator(opts: DocSpaceSimulatorOptions): Pr
     return restoreTask !== null && !restoreTask.settled && restoreTask.startedAt <= t;
   }
 
+  let tamper: ((wire: Record<string, unknown>) => Record<string, unknown>) | undefined;
+
   function progressWire(task: SimTask, t: number): Record<string, unknown> {
+    const wire = trueProgressWire(task, t);
+    return tamper ? tamper(wire) : wire;
+  }
+
+  function trueProgressWire(task: SimTask, t: number): Record<string, unknown> {
     const elapsed = Math.max(0, t - task.startedAt);
     let isCompleted = false;
     let progress = 0;
@@ -619,6 +628,9 @@ export async function startDocSpaceSimulator(opts: DocSpaceSimulatorOptions): Pr
     },
     setStorageQuotaExceeded(on) {
       quotaExceeded = on;
+    },
+    tamperProgress(rewrite) {
+      tamper = rewrite;
     },
     startTransfer(durationMs) {
       settle();
