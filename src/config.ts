@@ -15,8 +15,6 @@ export type { SourceConfig };
 
 /** Keys of the design's configuration that later versions implement (operator keys, Redis pubsub). */
 const PLANNED_KEYS = ['auth', 'pubsub'] as const;
-/** Kinds the design names whose vendor is not in this version yet. */
-const PLANNED_KINDS: string[] = [];
 
 const fileConfig = z
   .object({
@@ -119,8 +117,7 @@ export function parseConfig(raw: unknown, options: LoadOptions = {}): GatewayCon
     const definition = typeof kind === 'string' ? findKind(kind) : undefined;
     if (!definition) {
       const supported = KINDS.map((k) => k.kind).join(', ');
-      const planned = typeof kind === 'string' && PLANNED_KINDS.includes(kind) ? ' is not supported by this version yet' : ' is not a known kind';
-      throw new ConfigError(`${at}.kind: ${JSON.stringify(kind ?? null)}${planned} (supported: ${supported})`);
+      throw new ConfigError(`${at}.kind: ${JSON.stringify(kind ?? null)} is not a known kind (supported: ${supported})`);
     }
     const parsed = definition.config.safeParse(entry);
     if (!parsed.success) throw new ConfigError(describe(parsed.error, ['sources', index]));

@@ -11,7 +11,8 @@
  */
 import { GatewayError } from '../errors.js';
 import type { HealthTracker } from '../sources/health.js';
-import { stableStringify, type PollEvent } from './poller.js';
+import type { PollEvent } from './poller.js';
+import { serialise, Watcher, type QueuedEvent } from './watcher.js';
 
 /** What an open session reports to the hub. Calls after the session ended are ignored. */
 export interface StreamSink<T> {
@@ -65,87 +66,11 @@ export interface StreamHubOptions {
   now?: () => number;
 }
 
-interface Queued<T> {
-  event: PollEvent<T>;
-  /** Serialisation of a value (per-watcher duplicate suppression); null for errors. */
-  serial: string | null;
-}
-
-/**
- * The poller's watcher semantics (latest-of-each-type coalescing, duplicate values suppressed per
- * watcher). poller.ts does not export its Watcher, hence this small twin.
- */
-class StreamWatcher<T> implements AsyncIterableIterator<PollEvent<T>> {
-  private queue: Queued<T>[] = [];
-  private waiters: Array<(result: IteratorResult<PollEvent<T>>) => void> = [];
-  private lastDelivered: string | null = null;
-  private finished = false;
-  detach: (() => void) | undefined;
-
-  push(item: Queued<T>): void {
-    if (this.finished) return;
-    const waiter = this.queue.length === 0 ? this.waiters.shift() : undefined;
-    if (waiter) {
-      if (item.serial !== null && item.serial === this.lastDelivered) {
-        this.waiters.unshift(waiter);
-        return;
-      }
-      this.lastDelivered = item.serial;
-      waiter({ value: item.event, done: false });
-      return;
-    }
-    this.queue = this.queue.filter((queued) => queued.event.type !== item.event.type);
-    this.queue.push(item);
-  }
-
-  next(): Promise<IteratorResult<PollEvent<T>>> {
-    for (let item = this.queue.shift(); item; item = this.queue.shift()) {
-      if (item.serial !== null && item.serial === this.lastDelivered) continue;
-      this.lastDelivered = item.serial;
-      return Promise.resolve({ value: item.event, done: false });
-    }
-    if (this.finished) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  return(): Promise<IteratorResult<PollEvent<T>>> {
-    this.end();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  throw(error?: unknown): Promise<IteratorResult<PollEvent<T>>> {
-    this.end();
-    return Promise.reject(error);
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  end(): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.queue = [];
-    const detach = this.detach;
-    this.detach = undefined;
-    detach?.();
-    for (const resolve of this.waiters.splice(0)) resolve({ value: undefined, done: true });
-  }
-}
-
-function serialise(value: unknown): string {
-  try {
-    return stableStringify(value);
-  } catch {
-    return `\u0000unserialisable#${Math.random()}`;
-  }
-}
-
 class Session<T> {
-  readonly watchers = new Set<StreamWatcher<T>>();
+  readonly watchers = new Set<Watcher<T>>();
   status: StreamStatus = { state: 'IDLE', connectedAt: null, lastEventAt: null, reconnects: 0 };
   lastValue: { value: T } | undefined;
-  lastEvent: Queued<T> | undefined;
+  lastEvent: QueuedEvent<T> | undefined;
   private lastSerial: string | null = null;
   /** An error was delivered since the last value: the next value goes out even if unchanged. */
   private failed = false;
@@ -231,7 +156,7 @@ class Session<T> {
     this.broadcast({ event: { type: 'value', value }, serial });
   }
 
-  private broadcast(item: Queued<T>): void {
+  private broadcast(item: QueuedEvent<T>): void {
     this.lastEvent = item;
     for (const watcher of [...this.watchers]) watcher.push(item);
   }
@@ -263,7 +188,7 @@ export class StreamHub {
    * (iterator return() or signal abort) closes it.
    */
   watch<T>(spec: StreamSpec<T>, signal?: AbortSignal): AsyncIterableIterator<PollEvent<T>> {
-    const watcher = new StreamWatcher<T>();
+    const watcher = new Watcher<T>();
     if (this.closed || signal?.aborted) {
       watcher.end();
       return watcher;
@@ -280,11 +205,11 @@ export class StreamHub {
     owner.watchers.add(watcher);
     const onAbort = (): void => watcher.end();
     signal?.addEventListener('abort', onAbort, { once: true });
-    watcher.detach = () => {
+    watcher.setDetach(() => {
       signal?.removeEventListener('abort', onAbort);
       owner.watchers.delete(watcher);
       if (owner.watchers.size === 0) this.stopSession(spec.key, owner);
-    };
+    });
     if (owner.lastEvent) watcher.push(owner.lastEvent);
     if (starting) owner.start();
     return watcher;

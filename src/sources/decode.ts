@@ -5,11 +5,12 @@ import type { z } from 'zod';
  * ("node_states[0].state: expected string, received number") and never quotes the values, which
  * may hold secrets.
  */
-export function wireDecoder<Schema extends z.ZodType>(schema: Schema): (raw: unknown) => z.output<Schema> {
+export function wireDecoder<Schema extends z.ZodType>(schema: Schema, what?: string): (raw: unknown) => z.output<Schema> {
   return (raw) => {
     const result = schema.safeParse(raw);
     if (result.success) return result.data;
     throw new Error(
+      (what ? `malformed ${what}: ` : '') +
       result.error.issues
         .slice(0, 5)
         .map((issue) => `${formatPath(issue.path) || '(item)'}: ${issue.message}`)

@@ -31,8 +31,9 @@ export class HealthTracker {
   /** Upstream calls by "METHOD /route" and outcome (ok or an error code): count and total ms, for /metrics. */
   readonly calls = new Map<string, { endpoint: string; outcome: string; count: number; totalMs: number }>();
 
-  success(latencyMs: number, endpoint?: string): void {
-    this.count(endpoint, 'ok', latencyMs);
+  /** The upstream answered; `outcome` names an answer that refused the request (e.g. NOT_FOUND). */
+  success(latencyMs: number, endpoint?: string, outcome = 'ok'): void {
+    this.count(endpoint, outcome, latencyMs);
     this.consecutiveFailures = 0;
     this.lastSuccess = Date.now();
     // Smoothed so that one slow call does not make the figure jump.

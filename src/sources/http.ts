@@ -75,6 +75,8 @@ export interface HttpResponse {
 const DEFAULT_TIMEOUTS = { connectMs: 5_000, headersMs: 10_000, bodyMs: 10_000 };
 const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 100, maxDelayMs: 2_000 };
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+/** Answers that mean "your request", not "I am unwell": they do not count against a source's health. */
+const CALLER_FAULTS: ReadonlySet<string> = new Set(['NOT_FOUND', 'UPSTREAM_REJECTED', 'CONFLICT', 'BAD_USER_INPUT', 'NOT_STARTED']);
 /** A Retry-After longer than this is not waited for inside one request; the error carries it instead. */
 const MAX_INLINE_RETRY_AFTER_MS = 5_000;
 
@@ -127,7 +129,12 @@ export class HttpClient {
         const waitMs = failure.transient && attempt < attempts && !signal.aborted ? this.backoff(attempt, failure.retryAfterMs) : undefined;
         // A retry that cannot finish inside the budget is not started.
         if (waitMs === undefined || performance.now() + waitMs >= endsAt) {
-          if (!req.signal?.aborted) this.options.health?.failure(failure, performance.now() - started, `${req.method} ${routeOf(req.path)}`);
+          const endpoint = `${req.method} ${routeOf(req.path)}`;
+          if (req.signal?.aborted) throw failure;
+          // The upstream answered, and said the request was wrong (unknown name, bad input, busy):
+          // that is the caller's business, not a sign the upstream is unwell.
+          if (CALLER_FAULTS.has(failure.code)) this.options.health?.success(performance.now() - started, endpoint, failure.code);
+          else this.options.health?.failure(failure, performance.now() - started, endpoint);
           throw failure;
         }
         await sleep(waitMs, signal);

@@ -125,9 +125,5 @@ export type VersionWire = z.infer<typeof versionSchema>;
 
 /** Reads `raw` with `schema`, throwing an Error that names what and the bad field (never its value). */
 export function decodeWith<T>(schema: z.ZodType<T>, what: string, raw: unknown): T {
-  try {
-    return wireDecoder(schema)(raw);
-  } catch (error) {
-    throw new Error(`malformed ${what}: ${(error as Error).message}`);
-  }
+  return wireDecoder(schema, what)(raw) as T;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { wireDecoder } from '../decode.js';
 import { globalId } from '../../model/ids.js';
 import { EMPTY_PROGRESS, isFinal, type OperationSnapshot, type OperationStatus, type Progress } from '../../model/operation.js';
 
@@ -108,11 +109,7 @@ export type ScaleTradeRestoreRun = z.infer<typeof restoreRunSchema>;
 type WireArtifact = z.infer<typeof artifactSchema>;
 
 function decoder<T>(schema: z.ZodType<T>, what: string): (raw: unknown) => T {
-  return (raw) => {
-    const result = schema.safeParse(raw);
-    if (!result.success) throw new Error(`Malformed ScaleTrade ${what}: ${z.prettifyError(result.error)}`);
-    return result.data;
-  };
+  return wireDecoder(schema, `ScaleTrade ${what}`) as (raw: unknown) => T;
 }
 
 /** A GetBackupProgress reply or the `data` of a `backup.progress` event. */
