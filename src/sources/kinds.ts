@@ -6,7 +6,7 @@ import { sourceKindValue, type KindDefinition, type Resolved } from './kind.js';
 import { scaleTradeKind } from './scaletrade/kind.js';
 
 /** Every vendor kind the gateway knows, one line each (docs/SOURCES.md: adding a vendor). */
-export const KINDS = [aivenKind, docSpaceKind, aerospikeKind, scaleTradeKind] as const;
+export const KINDS = [aivenKind, aerospikeKind, scaleTradeKind, docSpaceKind] as const;
 
 type AnyKind = (typeof KINDS)[number];
 /** A resolved source configuration of any registered kind. */
