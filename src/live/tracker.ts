@@ -172,6 +172,17 @@ export class OperationTracker {
     this.setScope(scope, previous, present);
   }
 
+  /**
+   * Makes operations reported outside a listing (observeOne) members of `scope`, so the scope's
+   * next listing continues them or closes them as vanished.
+   */
+  include(scope: string, ids: readonly string[]): void {
+    const previous = this.scopes.get(scope) ?? new Set<string>();
+    const present = new Set(previous);
+    for (const id of ids) if (this.ops.has(id)) present.add(id);
+    this.setScope(scope, previous, present);
+  }
+
   /** The open operations of one scope, as last observed. */
   openIn(scope: string): OperationSnapshot[] {
     const ids = this.scopes.get(scope) ?? new Set<string>();

@@ -149,6 +149,7 @@ export abstract class PolledSource<Item> implements SourceRuntime {
       const runKey = this.runKeyOf(snapshot);
       if (runKey && !isFinal(snapshot.status) && snapshot.startedAt) starts.set(runKey, snapshot.startedAt);
     }
+    tracker.include(this.trackerScope(scope), snapshots.filter((s) => !isFinal(s.status)).map((s) => s.id));
     const shown = new Set(snapshots.map((s) => s.id));
     for (const last of tracker.openIn(this.trackerScope(scope))) {
       if (shown.has(last.id) || !covers(last)) continue;

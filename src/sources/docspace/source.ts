@@ -297,9 +297,6 @@ export class DocSpaceSource extends PolledSource<ProgressItem> {
     if (dump) this.followDump[name] = true;
     const [snapshot] = this.observeItems(scope, [item], (op) => (op.detail as DocSpaceTaskDetail).dump === dump);
     if (!snapshot) throw new GatewayError('UPSTREAM_BAD_RESPONSE', 'DocSpace API answered the start without a task', { source: this.name });
-    // An operation seen only in a mutation's answer is not yet a member of its scope's listing, so
-    // it could not be closed if it vanished (a cancel): one listing now makes it one.
-    await this.list(scope).catch((error: unknown) => this.services.logger.debug({ error: describe(error) }, `${name} progress after the start failed`));
     return this.services.tracker.current(snapshot.id) ?? snapshot;
   }
 
