@@ -1,40 +1,30 @@
-import { Repeater, type Plugin } from 'graphql-yoga';
-import type { ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
 
 /**
- * Graceful drain: once `draining` fires, every running subscription ends normally — graphql-ws
- * sends `complete`, SSE sends its `complete` event — instead of being cut, and `/ready` (see
- * use-readiness.ts) turns 503 so the load balancer stops sending traffic.
+ * Graceful drain: once `draining` fires, every running subscription's stream is ended (`return()`),
+ * so it ends normally — graphql-ws sends `complete`, SSE sends its `complete` event — instead of
+ * being cut; `/ready` (use-readiness.ts) turns 503 meanwhile. Nothing is added per event: the
+ * plugin only keeps the set of running streams.
  */
 export function useDrain(draining: AbortSignal): { plugin: Plugin; settled(timeoutMs: number): Promise<void> } {
-  let running = 0;
+  const running = new Set<AsyncIterator<unknown>>();
   let onIdle: (() => void) | undefined;
+  draining.addEventListener('abort', () => {
+    for (const stream of running) void stream.return?.();
+  });
   const plugin: Plugin = {
     onSubscribe() {
       return {
-        onSubscribeResult({ result, setResult }) {
-          if (!isAsyncIterable(result)) return;
-          setResult(
-            new Repeater<ExecutionResult>(async (push, stop) => {
-              running++;
-              const iterator = result[Symbol.asyncIterator]();
-              const end = () => stop();
-              if (draining.aborted) end();
-              draining.addEventListener('abort', end, { once: true });
-              void stop.then(() => iterator.return?.());
-              try {
-                for (;;) {
-                  const next = await Promise.race([iterator.next(), stop.then(() => ({ done: true, value: undefined }) as const)]);
-                  if (next.done) break;
-                  await push(next.value);
-                }
-              } finally {
-                draining.removeEventListener('abort', end);
-                stop();
-                if (--running === 0) onIdle?.();
-              }
-            }),
-          );
+        onSubscribeResult({ result }) {
+          if (!isAsyncIterator(result)) return;
+          running.add(result);
+          if (draining.aborted) void result.return?.();
+          return {
+            onEnd: () => {
+              running.delete(result);
+              if (running.size === 0) onIdle?.();
+            },
+          };
         },
       };
     },
@@ -44,7 +34,7 @@ export function useDrain(draining: AbortSignal): { plugin: Plugin; settled(timeo
     /** Resolves once every subscription has ended (their `complete` is on its way), or after timeoutMs. */
     settled: (timeoutMs) =>
       new Promise<void>((resolve) => {
-        if (running === 0) return resolve();
+        if (running.size === 0) return resolve();
         const timer = setTimeout(resolve, timeoutMs);
         onIdle = () => {
           clearTimeout(timer);
@@ -55,6 +45,6 @@ export function useDrain(draining: AbortSignal): { plugin: Plugin; settled(timeo
   };
 }
 
-function isAsyncIterable(value: unknown): value is AsyncIterable<ExecutionResult> {
-  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+function isAsyncIterator(value: unknown): value is AsyncIterator<unknown> & AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value && 'next' in value;
 }
