@@ -467,8 +467,9 @@ export class AerospikeSource extends PolledSource<AbsItem> {
     for (const op of open()) this.cancelledRuns.add(op.id);
     await this.client.cancelBackups(routine);
     // A listing already under way may predate the cancel: one more look closes them.
-    await this.list(scope).catch(() => undefined);
-    if (open().some((op) => this.cancelledRuns.has(op.id))) await this.list(scope).catch(() => undefined);
+    const look = () => this.list(scope).catch((error: unknown) => this.services.logger.warn({ err: error, routine }, 'could not look at the routine after a cancel; the live loop will'));
+    await look();
+    if (open().some((op) => this.cancelledRuns.has(op.id))) await look();
   }
 
   async restore(request: RestoreRequest): Promise<OperationSnapshot> {
@@ -503,7 +504,8 @@ export class AerospikeSource extends PolledSource<AbsItem> {
     return this.readAnswer(raw, (r) => listItems(r, 'backup list'), `/v1/backups/${mode}/${routine}`).flatMap((item) => {
       try {
         return [decodeBackupDetails(item)];
-      } catch {
+      } catch (error) {
+        this.services.logger.warn({ routine, mode, problem: (error as Error).message }, 'a backup in the list could not be read and was left out');
         return [];
       }
     });
