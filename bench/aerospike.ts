@@ -67,6 +67,8 @@ export async function runAerospikeBench(log: (line?: string) => void = console.l
     dataDir: dir,
     sources: [{ name: 'abs-bench', kind: 'aerospike-backup-service', baseUrl: sim.url, poll: { activeMs: POLL_MS, idleMs: 5_000 }, triggerConfirmMs: 10_000 }],
     history: { path: join(dir, 'history.db'), retentionDays: 30 },
+    // Tests and benchmarks drive mutations: anonymous callers are operators here, on purpose.
+    auth: { keys: [], anonymousRole: 'operator' },
   };
   const gateway = await createGateway(config, { logger: silentLogger() });
   const clients: Client[] = [];

@@ -38,6 +38,8 @@ const config: GatewayConfig = {
     } as GatewayConfig['sources'][number],
   ],
   history: { path: join(dir, 'history.db'), retentionDays: 30 },
+  // Tests and benchmarks drive mutations: anonymous callers are operators here, on purpose.
+  auth: { keys: [], anonymousRole: 'operator' },
 };
 const gateway = await createGateway(config, { logger: silentLogger() });
 for (let i = 0; i < 100 && (await fetch(gateway.url.replace(/graphql$/, 'ready'))).status !== 200; i++) await sleep(50);

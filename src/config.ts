@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import type { AuthConfig, Role } from './auth.js';
 import { secretRef, type SecretRef } from './sources/kind.js';
 import { findKind, KINDS, type SourceConfig } from './sources/kinds.js';
 
@@ -14,7 +15,7 @@ export type { SourceConfig };
  */
 
 /** Keys of the design's configuration that later versions implement (operator keys, Redis pubsub). */
-const PLANNED_KEYS = ['auth', 'pubsub'] as const;
+const PLANNED_KEYS = ['pubsub'] as const;
 
 const fileConfig = z
   .object({
@@ -32,6 +33,15 @@ const fileConfig = z
       .object({
         cors: z.object({ origins: z.array(z.url()).default([]) }).strict().optional(),
         maxBodyBytes: z.number().int().min(1_024).optional(),
+      })
+      .strict()
+      .optional(),
+    auth: z
+      .object({
+        keys: z
+          .array(z.object({ env: secretRef.shape.env, role: z.enum(['viewer', 'operator']) }).strict())
+          .default([]),
+        anonymousRole: z.enum(['none', 'viewer', 'operator']).optional(),
       })
       .strict()
       .optional(),
@@ -71,6 +81,8 @@ export interface GatewayConfig {
   history: { path: string; retentionDays: number };
   http?: HttpConfig;
   limits?: QueryLimitsConfig;
+  /** Absent: no keys, callers are viewers (mutations refused). */
+  auth?: AuthConfig;
 }
 
 export class ConfigError extends Error {
@@ -138,7 +150,19 @@ export function parseConfig(raw: unknown, options: LoadOptions = {}): GatewayCon
     },
     ...(base.data.http ? { http: base.data.http } : {}),
     ...(base.data.limits ? { limits: base.data.limits } : {}),
+    ...(base.data.auth ? { auth: resolveAuth(base.data.auth, env) } : {}),
   };
+}
+
+/** API keys from the environment; with keys, a caller without one is refused unless said otherwise. */
+function resolveAuth(auth: { keys: Array<{ env: string; role: Role }>; anonymousRole?: Role | 'none' | undefined }, env: NodeJS.ProcessEnv): AuthConfig {
+  const keys = auth.keys.map(({ env: name, role }, i) => {
+    const key = env[name];
+    if (key === undefined || key === '') throw new ConfigError(`auth.keys[${i}]: environment variable ${name} is not set`);
+    if (key.length < 16) throw new ConfigError(`auth.keys[${i}]: the key in ${name} is too short (at least 16 characters)`);
+    return { key, role };
+  });
+  return { keys, anonymousRole: auth.anonymousRole ?? (keys.length > 0 ? 'none' : 'viewer') };
 }
 
 /** Replaces every `{ env }` reference, in any key at any depth, by the variable's value. */

@@ -1,3 +1,4 @@
+import type { Role } from './auth.js';
 import type { HistoryStore } from './history/store.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -21,8 +22,11 @@ export interface GatewayServices {
  * The GraphQL context. Per-request batching lives in the Pothos dataloader plugin, which keeps its
  * loaders on this object (a fresh one per request; renewed per event for subscriptions).
  */
-export type GatewayContext = GatewayServices;
+export interface GatewayContext extends GatewayServices {
+  /** What the caller may do (src/auth.ts). */
+  role: Role;
+}
 
-export function createContext(services: GatewayServices): GatewayContext {
-  return { ...services };
+export function createContext(services: GatewayServices, role: Role): GatewayContext {
+  return { ...services, role };
 }

@@ -14,6 +14,8 @@ export const ERROR_CODES = [
   'NOT_FOUND',
   'BAD_USER_INPUT',
   'FORBIDDEN',
+  /** The caller sent no API key, or one the gateway does not know (HTTP 401; graphql-ws 4401/4403). */
+  'UNAUTHENTICATED',
   'CONFLICT',
   /** The upstream accepted a request to start something but did not start it (e.g. ABS skipped a backup). */
   'NOT_STARTED',

@@ -4,10 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { Authenticator, OPEN_AUTH, type Role } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { createContext, type GatewayContext, type GatewayServices } from './context.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMaskError } from './plugins/mask-errors.js';
+import { useAuth } from './plugins/use-auth.js';
 import { useDrain } from './plugins/use-drain.js';
 import { useHealth } from './plugins/use-health.js';
 import { useQueryLimits } from './plugins/use-query-limits.js';
@@ -52,12 +54,15 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const maskError = createMaskError(logger);
   const maxBodyBytes = config.http?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const corsOrigins = config.http?.cors?.origins ?? [];
+  const authenticator = new Authenticator(config.auth ?? OPEN_AUTH);
+  const auth = useAuth(authenticator, '/graphql');
   const draining = new AbortController();
   const drain = useDrain(draining.signal);
 
   const yoga = createYoga<Record<string, unknown>, GatewayContext>({
     schema,
-    context: () => createContext(services),
+    // graphql-ws puts the role it checked at connection_init in the initial context; HTTP's comes from useAuth.
+    context: (initial) => createContext(services, (initial as { role?: Role }).role ?? auth.roleOf((initial as { request?: Request }).request)),
     graphqlEndpoint: '/graphql',
     // yoga's own liveness answer has an empty body; /health is use-health.ts's, with JSON.
     healthCheckEndpoint: '/.well-known/yoga-health',
@@ -75,6 +80,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     multipart: false,
     maxRequestBodySize: maxBodyBytes,
     plugins: [
+      auth.plugin as never,
       useCSRFPrevention({ requestHeaders: ['x-graphql-csrf', 'graphql-preflight', 'apollo-require-preflight'] }),
       useHealth(options.version ?? packageVersion(), draining.signal),
       ...useQueryLimits(config.limits),
@@ -87,7 +93,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   });
 
   const httpServer = createServer(yoga);
-  const ws = attachGraphqlWs(httpServer, yoga, { keepAliveMs: options.keepAliveMs ?? 12_000, maskError, maxPayloadBytes: maxBodyBytes });
+  const ws = attachGraphqlWs(httpServer, yoga, { keepAliveMs: options.keepAliveMs ?? 12_000, maskError, maxPayloadBytes: maxBodyBytes, authenticator });
   const port = await listen(httpServer, config.listen);
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   probeSources(services.registry, logger);

@@ -30,7 +30,7 @@ async function start(options: SimulateOptions): Promise<KindWorld> {
   const dir = await mkdtemp(join(tmpdir(), 'backupgraph-docspace-kind-'));
   const sim = await docSpaceKind.simulate(options);
   const gateway = await createGateway(
-    { listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, sources: [sim.source('docspace-contract')], history: { path: join(dir, 'history.db'), retentionDays: 30 } },
+    { listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, sources: [sim.source('docspace-contract')], history: { path: join(dir, 'history.db'), retentionDays: 30 }, auth: { keys: [], anonymousRole: 'operator' } },
     { logger: silentLogger() },
   );
   await eventually(async () => (await fetch(gateway.url.replace(/graphql$/, 'ready'))).status === 200, 10_000, '/ready');

@@ -14,8 +14,8 @@ import type { Logger } from '../logger.js';
  * extension `{ sharedState: true }` (see STATE_STREAM). Event streams such as operationsChanged
  * start differently for each subscriber and are not shared.
  *
- * The shared execution runs with the first subscriber's context: that is sound while contexts
- * carry no per-caller rights. (Once operator roles exist, the role must join the key.)
+ * The shared execution runs with the first subscriber's context: subscribers share it only when
+ * their role is the same (the role is part of the key).
  */
 /** Field extensions of a subscription field whose stream is state (current, then each change). */
 export const STATE_STREAM = { sharedState: true } as const;
@@ -75,7 +75,9 @@ export function useSharedSubscriptions(logger: Logger): Plugin {
       if (operation?.operation !== 'subscription' || more.length > 0 || field?.kind !== Kind.FIELD) return;
       const definition = args.schema.getSubscriptionType()?.getFields()[field.name.value];
       if (definition?.extensions['sharedState'] !== true) return;
-      const key = `${args.operationName ?? ''}\u0000${stableStringify(args.variableValues ?? {})}\u0000${print(args.document)}`;
+      // The role joins the key: a viewer's execution is never shared with an operator's.
+      const role = (args.contextValue as { role?: string }).role ?? '';
+      const key = `${role}\u0000${args.operationName ?? ''}\u0000${stableStringify(args.variableValues ?? {})}\u0000${print(args.document)}`;
       setSubscribeFn((async (subscribeArgs: Parameters<typeof subscribeFn>[0]) => {
         let entry = entries.get(key);
         if (!entry) {

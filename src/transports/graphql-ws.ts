@@ -3,6 +3,7 @@ import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
+import type { Authenticator, Role } from '../auth.js';
 import type { GatewayContext } from '../context.js';
 
 interface Enveloped {
@@ -19,7 +20,7 @@ interface Enveloped {
 export function attachGraphqlWs(
   httpServer: Server,
   yoga: YogaServerInstance<Record<string, unknown>, GatewayContext>,
-  options: { keepAliveMs: number; maskError: (error: unknown, message: string) => Error; maxPayloadBytes: number },
+  options: { keepAliveMs: number; maskError: (error: unknown, message: string) => Error; maxPayloadBytes: number; authenticator: Authenticator },
 ): { close(): Promise<void> } {
   // The same size limit as an HTTP body: a larger message (a 99 MB connection_init) closes the socket (1009).
   const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint, maxPayload: options.maxPayloadBytes });
@@ -29,8 +30,22 @@ export function attachGraphqlWs(
     {
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
+      // The key travels in the connection_init payload: { authorization: "Bearer …" } (or { apiKey }).
+      // No key where one is needed: 4401; a key the gateway does not know: 4403.
+      onConnect: (ctx) => {
+        const payload = (ctx.connectionParams ?? {}) as { authorization?: unknown; apiKey?: unknown };
+        const credential = typeof payload.authorization === 'string' ? payload.authorization : typeof payload.apiKey === 'string' ? payload.apiKey : undefined;
+        const identity = options.authenticator.identify(credential);
+        if ('role' in identity) {
+          (ctx.extra as { role?: Role }).role = identity.role;
+          return true;
+        }
+        if (identity.refused === 'missing') ctx.extra.socket.close(4401, 'Unauthorized');
+        return false;
+      },
       onSubscribe: async (ctx, _id, params) => {
-        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params });
+        const role = (ctx.extra as { role?: Role }).role;
+        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params, role });
         let document;
         try {
           document = enveloped.parse(params.query);

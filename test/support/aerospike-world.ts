@@ -54,6 +54,8 @@ export async function startAbsWorld(options: AbsWorldOptions = {}): Promise<AbsW
       } as AerospikeSourceConfig,
     ],
     history: { path: join(dir, 'history.db'), retentionDays: 30 },
+    // Tests and benchmarks drive mutations: anonymous callers are operators here, on purpose.
+    auth: { keys: [], anonymousRole: 'operator' },
   };
   const logs: string[] = [];
   const logger = pino({ level: 'trace' }, { write: (line: string) => void logs.push(line) });

@@ -64,6 +64,8 @@ export async function startDocSpaceWorld(options: DocSpaceWorldOptions = {}): Pr
       ...(options.extraSources?.(sim.url) ?? []),
     ],
     history: { path: join(dir, 'history.db'), retentionDays: 30 },
+    // Tests and benchmarks drive mutations: anonymous callers are operators here, on purpose.
+    auth: { keys: [], anonymousRole: 'operator' },
   };
   const logs: string[] = [];
   const stream = new Writable({

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import type { AuthConfig } from '../../src/auth.js';
 import type { GatewayConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';
 import type { AivenSourceConfig } from '../../src/sources/aiven/kind.js';
@@ -42,6 +43,8 @@ export interface WorldOptions {
   /** Extra sources (e.g. one pointing at a dead port, or at the simulator with a wrong token). */
   extraSources?: (simUrl: string) => AivenSourceConfig[];
   gateway?: GatewayOptions;
+  /** Keys and roles (default: no keys, anonymous callers are operators). */
+  auth?: AuthConfig;
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
@@ -64,6 +67,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       ...(options.extraSources?.(sim.url) ?? []),
     ],
     history: { path: join(dir, 'history.db'), retentionDays: 30 },
+    // Tests and benchmarks drive mutations: anonymous callers are operators here, on purpose.
+    auth: options.auth ?? { keys: [], anonymousRole: 'operator' },
   };
   const quiet = silentLogger();
   let gateway = await ready(await createGateway(config, { logger: quiet, ...options.gateway }));

@@ -56,6 +56,8 @@ export async function startScaleTradeWorld(options: { transport?: TransportName;
       } as GatewayConfig['sources'][number],
     ],
     history: { path: join(dir, 'history.db'), retentionDays: 30 },
+    // Tests and benchmarks drive mutations: anonymous callers are operators here, on purpose.
+    auth: { keys: [], anonymousRole: 'operator' },
   };
   const gateway = await createGateway(config, { logger });
   await eventually(async () => (await fetch(gateway.url.replace(/graphql$/, 'ready'))).status === 200, 10_000, '/ready');

@@ -229,8 +229,8 @@ export class AerospikeSource extends PolledSource<AbsItem> {
       return items; // decode() reports the malformed answer; nothing closes on a partial listing
     }
     const open = this.services.tracker.openIn(this.trackerKey(routineKey(routine))).filter((op) => op.typename === BACKUP_RUN_TYPENAME);
-    const openIds = new Set(open.map((op) => op.id));
-    const fresh = [...shown].filter((id) => !openIds.has(id) && !this.baselines.has(id));
+    // A run without a baseline yet (first seen here, in a mutation's answer, or taken over from history).
+    const fresh = [...shown].filter((id) => !this.baselines.has(id));
     const vanished = open.filter((op) => !shown.has(op.id));
     if (fresh.length > 0 || vanished.length > 0) {
       const counts = await this.metricsNow(signal);

@@ -174,7 +174,16 @@ ServiceRef.implement({
     userConfig: t.field({ type: 'JSON', nullable: true, resolve: (s) => s.userConfig }),
     serviceUri: t.string({
       nullable: true,
-      description: 'Connection URI with its password redacted (operator access to secrets is not implemented yet).',
+      description: 'Connection URI, password included: operators only (for viewers: null with a FORBIDDEN error).',
+      resolve: (s, _, ctx) => {
+        if (s.serviceUri === null) return null;
+        if (ctx.role !== 'operator') throw new GatewayError('FORBIDDEN', 'serviceUri carries the service password: it is shown to operators only', { source: s.source });
+        return s.serviceUri;
+      },
+    }),
+    serviceUriRedacted: t.string({
+      nullable: true,
+      description: 'Connection URI with its password redacted, for every role.',
       resolve: (s) => (s.serviceUri === null ? null : redact(s.serviceUri)),
     }),
     typeDescription: t.exposeString('typeDescription', { nullable: true }),
