@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { OPEN_AUTH } from './auth.js';
 import { ConfigError, loadConfigFile, type GatewayConfig } from './config.js';
 import { DEMO_QUERY, startDemo, type Demo } from './demo.js';
 import { createLogger } from './logger.js';
@@ -88,9 +89,17 @@ async function main(): Promise<void> {
     logger.info({ file: config.listen.port, used: port }, `${values.port ? '--port' : 'PORT'} overrides listen.port from the file`);
   }
   config = { ...config, listen: { host: host ?? config.listen.host, port: port ?? config.listen.port } };
-  if (!isLoopback(config.listen.host)) {
-    logger.warn({ host: config.listen.host }, 'listening beyond loopback: anyone who reaches this port can query the gateway');
+  const auth = config.auth ?? OPEN_AUTH;
+  if (!isLoopback(config.listen.host) && auth.keys.length === 0) {
+    logger.warn({ host: config.listen.host }, 'listening beyond loopback without API keys: anyone who reaches this port can query the gateway');
   }
+  if (auth.anonymousRole === 'operator') logger.warn('auth.anonymousRole is operator: anyone who reaches this port can run mutations');
+  logger.info(
+    { keys: auth.keys.length, anonymousRole: auth.anonymousRole },
+    auth.anonymousRole === 'none'
+      ? 'API keys required'
+      : `callers without a key are ${auth.anonymousRole}s${auth.anonymousRole === 'viewer' ? ' (mutations need an operator key)' : ''}`,
+  );
 
   const gateway = await createGateway(config, { logger, ...(demo ? { defaultQuery: DEMO_QUERY } : {}) });
   if (demo) logger.info({ simulators: demo.describe() }, 'no configuration given: DEMO MODE with built-in upstream simulators');

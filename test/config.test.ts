@@ -50,6 +50,16 @@ describe('configuration', () => {
     expect(errorOf({ sources: [aiven, aiven] })).toMatch(/^sources\[1\]\.name: duplicate source name "aiven-prod"/);
   });
 
+  it('reads API keys from the environment, with their roles', () => {
+    const keys = { OP_KEY: 'operator-key-0123456789', VIEW_KEY: 'viewer-key-0123456789' };
+    const withKeys = parseConfig({ sources: [aiven], auth: { keys: [{ env: 'OP_KEY', role: 'operator' }, { env: 'VIEW_KEY', role: 'viewer' }] } }, { env: { ...env, ...keys } });
+    expect(withKeys.auth).toEqual({ keys: [{ key: keys.OP_KEY, role: 'operator' }, { key: keys.VIEW_KEY, role: 'viewer' }], anonymousRole: 'none' });
+    expect(errorOf({ sources: [aiven], auth: { keys: [{ env: 'OP_KEY', role: 'admin' }] } }, { ...env, ...keys })).toMatch(/^auth\.keys\[0\]\.role: /);
+    expect(errorOf({ sources: [aiven], auth: { keys: [{ env: 'NOPE_KEY', role: 'viewer' }] } })).toBe('auth.keys[0]: environment variable NOPE_KEY is not set');
+    expect(errorOf({ sources: [aiven], auth: { keys: [{ env: 'SHORT', role: 'viewer' }] } }, { ...env, SHORT: 'abc' })).toMatch(/too short/);
+    expect(parseConfig({ sources: [aiven], auth: { anonymousRole: 'operator' } }, { env }).auth).toEqual({ keys: [], anonymousRole: 'operator' });
+  });
+
   it('refuses secrets written in the file and missing environment variables', () => {
     expect(errorOf({ sources: [{ ...aiven, token: 'plain-text-token' }] })).toMatch(/^sources\[0\]\.token: /);
     expect(errorOf({ sources: [aiven] }, {})).toBe('sources[0].token: environment variable AIVEN_TOKEN is not set');
