@@ -78,3 +78,9 @@ export function isGatewayError(error: unknown): error is GatewayError {
 export function badInput(message: string, details?: Record<string, unknown>): GatewayError {
   return new GatewayError('BAD_USER_INPUT', message, { details });
 }
+
+/** A caller's value quoted for a message, cut short: errors never echo large input back. */
+export function quote(value: unknown, max = 64): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
+}

@@ -55,6 +55,16 @@ describe('query limits', () => {
     expect(response.status).toBe(413);
   });
 
+  it('never echoes a large input back in an error', async () => {
+    const huge = 'A'.repeat(500_000);
+    const result = await world.gql(`query ($id: ID!, $s: String!) { node(id: $id) { id } aiven(source: $s) { projects } }`, { id: huge, s: huge });
+    expect(result.errors?.length).toBeGreaterThan(0);
+    for (const error of result.errors!) {
+      expect(error.extensions?.['code']).toBeTruthy();
+      expect(JSON.stringify(error).length).toBeLessThan(1_000);
+    }
+  });
+
   it('answers a limit breach over graphql-ws with an error message and keeps the socket', async () => {
     const client = world.ws();
     const rejected = collect(client, `subscription { operationsChanged { ${'change '.repeat(1)} operation { id } } ${Array.from({ length: 40 }, (_, i) => `x${i}: __typename`).join(' ')} }`);

@@ -1,4 +1,4 @@
-import { badInput } from '../errors.js';
+import { badInput, quote } from '../errors.js';
 
 /**
  * Relay global IDs: base64url of `Typename:<JSON array of native key parts>`, e.g.
@@ -32,7 +32,7 @@ export function decodeGlobalId(id: string): DecodedId {
     parts = undefined;
   }
   if (!/^[A-Z][A-Za-z0-9]*$/.test(typename) || !Array.isArray(parts) || parts.length === 0) {
-    throw badInput(`Invalid ID: ${JSON.stringify(id)} is not an ID issued by this gateway`, { argument: 'id' });
+    throw badInput(`Invalid ID: ${quote(id)} is not an ID issued by this gateway`, { argument: 'id' });
   }
   return { typename, id: local, parts: parts as (string | number)[] };
 }

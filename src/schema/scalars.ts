@@ -1,4 +1,5 @@
 import { GraphQLError, Kind } from 'graphql';
+import { quote } from '../errors.js';
 import { builder } from './builder.js';
 
 function parseDateTime(value: unknown): string {
@@ -6,7 +7,7 @@ function parseDateTime(value: unknown): string {
     const ms = Date.parse(value);
     if (!Number.isNaN(ms) && /^\d{4}-\d{2}-\d{2}T/.test(value)) return new Date(ms).toISOString();
   }
-  throw new GraphQLError(`DateTime must be an ISO 8601 date-time string such as "2026-01-01T00:00:00Z", got ${JSON.stringify(value)}`, {
+  throw new GraphQLError(`DateTime must be an ISO 8601 date-time string such as "2026-01-01T00:00:00Z", got ${quote(value)}`, {
     extensions: { code: 'BAD_USER_INPUT' },
   });
 }

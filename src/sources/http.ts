@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import { GatewayError, type ErrorCode } from '../errors.js';
+import { GatewayError, quote, type ErrorCode } from '../errors.js';
 import { redact } from './redact.js';
 import type { HealthTracker } from './health.js';
 
@@ -260,8 +260,8 @@ export function urlPath(strings: TemplateStringsArray, ...segments: Array<string
   segments.forEach((segment, i) => {
     const text = String(segment);
     if (text === '' || UNSAFE_SEGMENT.test(text)) {
-      throw new GatewayError('BAD_USER_INPUT', `${JSON.stringify(text)} is not a valid name: it cannot be empty, "." or "..", or contain "/", "\\" or control characters`, {
-        details: { value: text.slice(0, 100) },
+      throw new GatewayError('BAD_USER_INPUT', `${quote(text)} is not a valid name: it cannot be empty, "." or "..", or contain "/", "\\" or control characters`, {
+        details: { value: text.slice(0, 64) },
       });
     }
     out += encodeURIComponent(text) + (strings[i + 1] ?? '');

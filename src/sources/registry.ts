@@ -1,4 +1,4 @@
-import { GatewayError } from '../errors.js';
+import { GatewayError, quote } from '../errors.js';
 import type { SourceRuntime } from './source.js';
 
 /** The configured sources by name; the one place that turns a `source: String!` argument into a runtime. */
@@ -21,7 +21,7 @@ export class SourceRegistry {
     const source = this.byName.get(name);
     if (!source) {
       const known = [...this.byName.keys()].join(', ') || 'none';
-      throw new GatewayError('BAD_USER_INPUT', `Unknown source "${name}" (configured: ${known})`, { details: { argument: 'source' } });
+      throw new GatewayError('BAD_USER_INPUT', `Unknown source ${quote(name)} (configured: ${known})`, { details: { argument: 'source' } });
     }
     return source;
   }
@@ -35,7 +35,7 @@ export class SourceRegistry {
     if (name !== undefined) {
       const source = this.get(name);
       if (source.kind !== kind) {
-        throw new GatewayError('BAD_USER_INPUT', `Source "${name}" is a ${source.kind} source, not ${vendor}`, { details: { argument: 'source' } });
+        throw new GatewayError('BAD_USER_INPUT', `Source ${quote(name)} is a ${source.kind} source, not ${vendor}`, { details: { argument: 'source' } });
       }
       return source as T;
     }
