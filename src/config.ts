@@ -33,6 +33,7 @@ const fileConfig = z
       .object({
         cors: z.object({ origins: z.array(z.url()).default([]) }).strict().optional(),
         maxBodyBytes: z.number().int().min(1_024).optional(),
+        allowedHosts: z.array(z.string().min(1)).optional(),
       })
       .strict()
       .optional(),
@@ -52,6 +53,9 @@ const fileConfig = z
         tokens: z.number().int().min(10).optional(),
         directives: z.number().int().min(1).optional(),
         cost: z.number().int().min(1).optional(),
+        subscriptionsPerConnection: z.number().int().min(1).optional(),
+        subscriptions: z.number().int().min(1).optional(),
+        introspection: z.boolean().optional(),
       })
       .strict()
       .optional(),
@@ -63,6 +67,8 @@ export interface HttpConfig {
   cors?: { origins: string[] };
   /** Largest request body and WebSocket message (default 1 MB). */
   maxBodyBytes?: number;
+  /** Host names the gateway answers to (DNS rebinding); default: loopback names when listening on loopback. */
+  allowedHosts?: string[];
 }
 
 /** Refused before execution, on every transport (src/plugins/use-query-limits.ts). */
@@ -72,6 +78,11 @@ export interface QueryLimitsConfig {
   tokens?: number;
   directives?: number;
   cost?: number;
+  /** Running subscriptions per graphql-ws connection (default 100) and per process (default 20,000). */
+  subscriptionsPerConnection?: number;
+  subscriptions?: number;
+  /** Schema introspection (default on: GraphiQL and codegen need it). */
+  introspection?: boolean;
 }
 
 export interface GatewayConfig {

@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   'FORBIDDEN',
   /** The caller sent no API key, or one the gateway does not know (HTTP 401; graphql-ws 4401/4403). */
   'UNAUTHENTICATED',
+  /** A cap was reached (subscriptions per connection or per process). */
+  'LIMIT_EXCEEDED',
   'CONFLICT',
   /** The upstream accepted a request to start something but did not start it (e.g. ABS skipped a backup). */
   'NOT_STARTED',

@@ -10,6 +10,7 @@ import { createContext, type GatewayContext, type GatewayServices } from './cont
 import { createLogger, type Logger } from './logger.js';
 import { createMaskError } from './plugins/mask-errors.js';
 import { useAuth } from './plugins/use-auth.js';
+import { hostChecker, useHostCheck } from './plugins/use-host-check.js';
 import { useDrain } from './plugins/use-drain.js';
 import { useHealth } from './plugins/use-health.js';
 import { useQueryLimits } from './plugins/use-query-limits.js';
@@ -54,6 +55,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const maskError = createMaskError(logger);
   const maxBodyBytes = config.http?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const corsOrigins = config.http?.cors?.origins ?? [];
+  const hostAllowed = hostChecker(config.http?.allowedHosts, config.listen.host);
   const authenticator = new Authenticator(config.auth ?? OPEN_AUTH);
   const auth = useAuth(authenticator, '/graphql');
   const draining = new AbortController();
@@ -80,6 +82,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     multipart: false,
     maxRequestBodySize: maxBodyBytes,
     plugins: [
+      useHostCheck(hostAllowed),
       auth.plugin as never,
       useCSRFPrevention({ requestHeaders: ['x-graphql-csrf', 'graphql-preflight', 'apollo-require-preflight'] }),
       useHealth(options.version ?? packageVersion(), draining.signal),
@@ -93,7 +96,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   });
 
   const httpServer = createServer(yoga);
-  const ws = attachGraphqlWs(httpServer, yoga, { keepAliveMs: options.keepAliveMs ?? 12_000, maskError, maxPayloadBytes: maxBodyBytes, authenticator });
+  const ws = attachGraphqlWs(httpServer, yoga, { keepAliveMs: options.keepAliveMs ?? 12_000, maskError, maxPayloadBytes: maxBodyBytes, authenticator, hostAllowed });
   const port = await listen(httpServer, config.listen);
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   probeSources(services.registry, logger);

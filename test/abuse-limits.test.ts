@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, eventually, startWorld, type World } from './support/harness.js';
@@ -121,5 +122,58 @@ describe('cross-site requests', () => {
     });
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
     expect(response.headers.get('access-control-allow-credentials')).toBeNull();
+  });
+});
+
+describe('caps and switches', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld({ limits: { subscriptionsPerConnection: 2, introspection: false } });
+  });
+  afterAll(async () => {
+    await world.close();
+  });
+
+  it('refuses a subscription over the per-connection cap with an error, keeping the others', async () => {
+    const client = world.ws();
+    const query = 'subscription { operationsChanged { change } }';
+    const first = collect(client, query);
+    const second = collect(client, query);
+    await first.next((e) => Boolean(e.data), 10_000);
+    await second.next((e) => Boolean(e.data), 10_000);
+    const third = collect(client, query);
+    const refused = await third.next((e) => Boolean(e.errors?.length), 10_000);
+    expect(refused.errors![0]).toMatchObject({ message: 'Subscription refused: at most 2 subscriptions per connection', extensions: { code: 'LIMIT_EXCEEDED' } });
+    first.stop();
+    const fourth = collect(client, query);
+    await fourth.next((e) => Boolean(e.data), 10_000);
+    second.stop();
+    fourth.stop();
+  });
+
+  it('refuses introspection when switched off', async () => {
+    const result = await world.gql('{ __schema { types { name } } }');
+    expect(result.errors?.[0]?.message).toMatch(/introspection/i);
+  });
+
+  it('answers only to its own names (DNS rebinding), over HTTP and WebSocket', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(world.gateway.url, { method: 'POST', headers: { host: 'attacker.example', 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify({ query: '{ __typename }' }));
+    });
+    expect(status).toBe(421);
+    const socket = new WebSocket(world.gateway.url.replace(/^http/, 'ws'), 'graphql-transport-ws', { headers: { host: 'attacker.example' } });
+    const outcome = await new Promise<string>((resolve) => {
+      socket.on('unexpected-response', (_req, res) => resolve(`refused ${res.statusCode}`));
+      socket.on('open', () => resolve('open'));
+      socket.on('error', () => resolve('error'));
+    });
+    expect(outcome).toMatch(/^refused 40/);
+    socket.terminate();
+    expect((await world.gql('{ __typename }')).data?.__typename).toBe('Query');
   });
 });

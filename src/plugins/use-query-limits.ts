@@ -6,9 +6,19 @@ import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives/d
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens/dist/graphql-armor-max-tokens.esm.js';
 import type { Plugin } from 'graphql-yoga';
 import type { QueryLimitsConfig } from '../config.js';
+import { useNoIntrospection, useSubscriptionLimits } from './use-subscription-limits.js';
 
 /** Defaults roomy enough for every query in the README and GraphiQL's introspection. */
-export const DEFAULT_LIMITS: Required<QueryLimitsConfig> = { depth: 14, aliases: 30, tokens: 5_000, directives: 20, cost: 20_000 };
+export const DEFAULT_LIMITS: Required<QueryLimitsConfig> = {
+  depth: 14,
+  aliases: 30,
+  tokens: 5_000,
+  directives: 20,
+  cost: 20_000,
+  subscriptionsPerConnection: 100,
+  subscriptions: 20_000,
+  introspection: true,
+};
 
 /**
  * Depth, alias, token, directive and cost limits, checked before execution (graphql-armor) on
@@ -26,5 +36,9 @@ export function useQueryLimits(limits: QueryLimitsConfig = {}, development = fal
     costLimitPlugin({ maxCost: l.cost, ignoreIntrospection: true }),
   ];
   if (!development) plugins.push(blockFieldSuggestionsPlugin());
-  return plugins as Plugin[];
+  return [
+    ...(plugins as Plugin[]),
+    useSubscriptionLimits({ perConnection: l.subscriptionsPerConnection, total: l.subscriptions }),
+    ...(l.introspection ? [] : [useNoIntrospection()]),
+  ];
 }

@@ -20,10 +20,15 @@ interface Enveloped {
 export function attachGraphqlWs(
   httpServer: Server,
   yoga: YogaServerInstance<Record<string, unknown>, GatewayContext>,
-  options: { keepAliveMs: number; maskError: (error: unknown, message: string) => Error; maxPayloadBytes: number; authenticator: Authenticator },
+  options: { keepAliveMs: number; maskError: (error: unknown, message: string) => Error; maxPayloadBytes: number; authenticator: Authenticator; hostAllowed: (host: string | undefined) => boolean },
 ): { close(): Promise<void> } {
   // The same size limit as an HTTP body: a larger message (a 99 MB connection_init) closes the socket (1009).
-  const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint, maxPayload: options.maxPayloadBytes });
+  const wsServer = new WebSocketServer({
+    server: httpServer,
+    path: yoga.graphqlEndpoint,
+    maxPayload: options.maxPayloadBytes,
+    verifyClient: ({ req }: { req: { headers: { host?: string } } }) => options.hostAllowed(req.headers.host),
+  });
   // The HTTP server's own errors (a port in use) are re-emitted here; whoever listens handles them.
   wsServer.on('error', () => undefined);
   const disposable = useServer(

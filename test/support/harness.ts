@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { AuthConfig } from '../../src/auth.js';
-import type { GatewayConfig } from '../../src/config.js';
+import type { GatewayConfig, QueryLimitsConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';
 import type { AivenSourceConfig } from '../../src/sources/aiven/kind.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/server.js';
@@ -45,6 +45,7 @@ export interface WorldOptions {
   gateway?: GatewayOptions;
   /** Keys and roles (default: no keys, anonymous callers are operators). */
   auth?: AuthConfig;
+  limits?: QueryLimitsConfig;
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
@@ -69,6 +70,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     history: { path: join(dir, 'history.db'), retentionDays: 30 },
     // Tests and benchmarks drive mutations: anonymous callers are operators here, on purpose.
     auth: options.auth ?? { keys: [], anonymousRole: 'operator' },
+    ...(options.limits ? { limits: options.limits } : {}),
   };
   const quiet = silentLogger();
   let gateway = await ready(await createGateway(config, { logger: quiet, ...options.gateway }));
