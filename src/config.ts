@@ -62,6 +62,19 @@ const fileConfig = z
   })
   .strict();
 
+/**
+ * The configuration file's JSON Schema (config.schema.json, for editors), generated from the same
+ * zod schemas that validate it: the file's keys with every registered kind's source keys.
+ */
+export function configJsonSchema(): Record<string, unknown> {
+  const kinds = KINDS.map((k) => k.config) as unknown as [z.ZodObject, z.ZodObject, ...z.ZodObject[]];
+  const file = fileConfig.extend({ sources: z.array(z.discriminatedUnion('kind', kinds)).min(1) });
+  return {
+    ...z.toJSONSchema(file, { io: 'input', unrepresentable: 'any' }),
+    title: 'backupgraph configuration',
+  };
+}
+
 export interface HttpConfig {
   /** Origins allowed to call the gateway from a browser; none by default (no CORS headers). */
   cors?: { origins: string[] };

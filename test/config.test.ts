@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile, parseConfig } from '../src/config.js';
+import { ConfigError, configJsonSchema, loadConfigFile, parseConfig } from '../src/config.js';
 import { findKind } from '../src/sources/kinds.js';
 
 const env = { AIVEN_TOKEN: 'tok-from-env-123456' };
@@ -58,6 +58,13 @@ describe('configuration', () => {
     expect(errorOf({ sources: [aiven], auth: { keys: [{ env: 'NOPE_KEY', role: 'viewer' }] } })).toBe('auth.keys[0]: environment variable NOPE_KEY is not set');
     expect(errorOf({ sources: [aiven], auth: { keys: [{ env: 'SHORT', role: 'viewer' }] } }, { ...env, SHORT: 'abc' })).toMatch(/too short/);
     expect(parseConfig({ sources: [aiven], auth: { anonymousRole: 'operator' } }, { env }).auth).toEqual({ keys: [], anonymousRole: 'operator' });
+  });
+
+  it('describes the file as a JSON Schema generated from the same validation, one entry per kind', () => {
+    const schema = configJsonSchema() as { properties: { sources: { items: { oneOf: Array<{ properties: { kind: { const: string } }; required: string[] }> } } } };
+    const kinds = schema.properties.sources.items.oneOf.map((s) => s.properties.kind.const);
+    expect(kinds).toEqual(['aiven', 'aerospike-backup-service', 'scaletrade', 'docspace']);
+    expect(schema.properties.sources.items.oneOf[0]!.required).toEqual(expect.arrayContaining(['name', 'kind', 'token']));
   });
 
   it('refuses secrets written in the file and missing environment variables', () => {
