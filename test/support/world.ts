@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { GatewayConfig } from '../../src/config.js';
-import { silentLogger } from '../../src/logger.js';
+import { silentLogger, type Logger } from '../../src/logger.js';
 import { createGateway, type Gateway } from '../../src/server.js';
 import type { KindDefinition, SimulatedUpstream } from '../../src/sources/kind.js';
 import { eventually, type GraphQLResponse } from './harness.js';
@@ -15,6 +15,7 @@ import { eventually, type GraphQLResponse } from './harness.js';
  */
 export interface KindWorld {
   sim: SimulatedUpstream<unknown>;
+  config: GatewayConfig;
   gateway: Gateway;
   source: string;
   gql<T = any>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
@@ -22,7 +23,7 @@ export interface KindWorld {
   close(): Promise<void>;
 }
 
-export async function startKindWorld(kind: KindDefinition, options: { scenario?: 'test' | 'demo' } = {}): Promise<KindWorld> {
+export async function startKindWorld(kind: KindDefinition, options: { scenario?: 'test' | 'demo'; logger?: Logger } = {}): Promise<KindWorld> {
   const dir = await mkdtemp(join(tmpdir(), `backupgraph-${kind.kind}-`));
   const sim = (await kind.simulate({ scenario: options.scenario ?? 'test', clock: 'manual' })) as SimulatedUpstream<unknown>;
   const source = `${kind.kind}-contract`;
@@ -34,11 +35,12 @@ export async function startKindWorld(kind: KindDefinition, options: { scenario?:
     // Tests and benchmarks drive mutations: anonymous callers are operators here, on purpose.
     auth: { keys: [], anonymousRole: 'operator' },
   };
-  const gateway = await createGateway(config, { logger: silentLogger() });
+  const gateway = await createGateway(config, { logger: options.logger ?? silentLogger() });
   await eventually(async () => (await fetch(gateway.url.replace(/graphql$/, 'ready'))).status === 200, 10_000, '/ready');
   const clients: Client[] = [];
   return {
     sim,
+    config,
     gateway,
     source,
     async gql(query, variables) {

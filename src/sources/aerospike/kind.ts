@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { defineKind, secretRef, sourceConfigBase, type Resolved } from '../kind.js';
 import { demoScenario, testScenario } from './scenarios.js';
@@ -33,16 +34,20 @@ export const aerospikeKind = defineKind({
   config: aerospikeConfig,
   create: (config, services) => new AerospikeSource(config, services),
   async simulate({ scenario, clock }) {
+    // The simulated ABS sits behind a "proxy" that wants a random key, as a fronting proxy would.
+    const proxyKey = randomBytes(18).toString('base64url');
     const sim = await startAerospikeSimulator({
       scenario: scenario === 'demo' ? demoScenario() : testScenario(),
       clock,
+      requiredHeaders: { 'x-proxy-auth': proxyKey },
       ...(clock === 'manual' ? { startAt: TEST_START } : {}),
     });
     const fast = clock === 'manual' || scenario === 'test';
     const post = async (path: string, body?: unknown): Promise<string> => {
       const response = await fetch(`${sim.url}${path}`, {
         method: 'POST',
-        ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+        headers: { 'x-proxy-auth': proxyKey, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await response.text();
       if (!response.ok) throw new Error(`ABS simulator refused ${path}: ${response.status} ${text.trim()}`);
@@ -53,6 +58,7 @@ export const aerospikeKind = defineKind({
         name,
         kind: 'aerospike-backup-service' as const,
         baseUrl: sim.url,
+        headers: { 'X-Proxy-Auth': proxyKey },
         poll: fast ? { activeMs: 100, idleMs: 200 } : { activeMs: 1_000, idleMs: 5_000 },
         triggerConfirmMs: fast ? 2_000 : 10_000,
         ...(fast ? { timeouts: { connectMs: 1_000, headersMs: 1_000, bodyMs: 1_000 } } : {}),
@@ -64,7 +70,7 @@ export const aerospikeKind = defineKind({
       contract: {
         // A restore of routine1's completed full: 10,000 records at 1,000 records/s.
         async startOperation() {
-          const list = JSON.parse(await (await fetch(`${sim.url}/v1/backups/full/routine1`)).text()) as Array<{ key: string }>;
+          const list = JSON.parse(await (await fetch(`${sim.url}/v1/backups/full/routine1`, { headers: { 'x-proxy-auth': proxyKey } })).text()) as Array<{ key: string }>;
           const key = list.at(-1)?.key;
           if (!key) throw new Error('routine1 has no full backup to restore');
           await post('/v1/restore/full', { 'backup-data-path': key, 'destination-name': 'drCluster', 'source-name': 'minio' });
