@@ -16,7 +16,8 @@ export interface AuthConfig {
 
 export const OPEN_AUTH: AuthConfig = { keys: [], anonymousRole: 'viewer' };
 
-export type Identity = { role: Role } | { refused: 'missing' | 'invalid' };
+/** `caller` names who asked without revealing the key: "key#2", or "anonymous" (for per-caller budgets). */
+export type Identity = { role: Role; caller: string } | { refused: 'missing' | 'invalid' };
 
 export class Authenticator {
   private readonly digests: Array<{ digest: Buffer; role: Role }>;
@@ -32,12 +33,14 @@ export class Authenticator {
   /** From an `Authorization: Bearer <key>` value (or a bare key, as graphql-ws payloads carry it). */
   identify(credential: string | null | undefined): Identity {
     const key = credential?.replace(/^Bearer\s+/i, '').trim();
-    if (!key) return this.config.anonymousRole === 'none' ? { refused: 'missing' } : { role: this.config.anonymousRole };
+    if (!key) return this.config.anonymousRole === 'none' ? { refused: 'missing' } : { role: this.config.anonymousRole, caller: 'anonymous' };
     // Every configured key is compared, in constant time, whatever matches first.
     const offered = digest(key);
-    let role: Role | undefined;
-    for (const entry of this.digests) if (timingSafeEqual(entry.digest, offered) && role === undefined) role = entry.role;
-    return role ? { role } : { refused: 'invalid' };
+    let found: { role: Role; caller: string } | undefined;
+    this.digests.forEach((entry, i) => {
+      if (timingSafeEqual(entry.digest, offered) && found === undefined) found = { role: entry.role, caller: `key#${i + 1}` };
+    });
+    return found ?? { refused: 'invalid' };
   }
 }
 

@@ -56,6 +56,9 @@ const fileConfig = z
         subscriptionsPerConnection: z.number().int().min(1).optional(),
         subscriptions: z.number().int().min(1).optional(),
         introspection: z.boolean().optional(),
+        mutationsPerRequest: z.number().int().min(1).optional(),
+        mutationsPerMinute: z.number().int().min(1).optional(),
+        nodeIds: z.number().int().min(1).optional(),
       })
       .strict()
       .optional(),
@@ -96,6 +99,10 @@ export interface QueryLimitsConfig {
   subscriptions?: number;
   /** Schema introspection (default on: GraphiQL and codegen need it). */
   introspection?: boolean;
+  /** Mutations per request (default 5) and per caller per minute (default 60); IDs per nodes(ids:) (default 100). */
+  mutationsPerRequest?: number;
+  mutationsPerMinute?: number;
+  nodeIds?: number;
 }
 
 export interface GatewayConfig {

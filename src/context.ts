@@ -25,8 +25,10 @@ export interface GatewayServices {
 export interface GatewayContext extends GatewayServices {
   /** What the caller may do (src/auth.ts). */
   role: Role;
+  /** Who asked, without the key: "key#2" or "anonymous" (per-caller budgets). */
+  caller: string;
 }
 
-export function createContext(services: GatewayServices, role: Role): GatewayContext {
-  return { ...services, role };
+export function createContext(services: GatewayServices, who: { role: Role; caller: string }): GatewayContext {
+  return { ...services, role: who.role, caller: who.caller };
 }

@@ -4,12 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { Authenticator, OPEN_AUTH, type Role } from './auth.js';
+import { Authenticator, OPEN_AUTH } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { createContext, type GatewayContext, type GatewayServices } from './context.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMaskError } from './plugins/mask-errors.js';
-import { useAuth } from './plugins/use-auth.js';
+import { useAuth, type Caller } from './plugins/use-auth.js';
 import { hostChecker, useHostCheck } from './plugins/use-host-check.js';
 import { useDrain } from './plugins/use-drain.js';
 import { useHealth } from './plugins/use-health.js';
@@ -64,7 +64,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const yoga = createYoga<Record<string, unknown>, GatewayContext>({
     schema,
     // graphql-ws puts the role it checked at connection_init in the initial context; HTTP's comes from useAuth.
-    context: (initial) => createContext(services, (initial as { role?: Role }).role ?? auth.roleOf((initial as { request?: Request }).request)),
+    context: (initial) => createContext(services, (initial as { caller?: Caller }).caller ?? auth.identityOf((initial as { request?: Request }).request)),
     graphqlEndpoint: '/graphql',
     // yoga's own liveness answer has an empty body; /health is use-health.ts's, with JSON.
     healthCheckEndpoint: '/.well-known/yoga-health',

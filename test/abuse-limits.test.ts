@@ -128,7 +128,7 @@ describe('cross-site requests', () => {
 describe('caps and switches', () => {
   let world: World;
   beforeAll(async () => {
-    world = await startWorld({ limits: { subscriptionsPerConnection: 2, introspection: false } });
+    world = await startWorld({ limits: { subscriptionsPerConnection: 2, introspection: false, mutationsPerRequest: 2, mutationsPerMinute: 3, nodeIds: 3 } });
   });
   afterAll(async () => {
     await world.close();
@@ -149,6 +149,28 @@ describe('caps and switches', () => {
     await fourth.next((e) => Boolean(e.data), 10_000);
     second.stop();
     fourth.stop();
+  });
+
+  it('refuses too many mutations in one request, and past a caller\'s budget per minute, before any upstream write', async () => {
+    const update = (alias: string) => `${alias}: updateAivenService(input: { project: "test-project", name: "pg-off", terminationProtection: false }) { name }`;
+    world.sim.resetRequests();
+    const many = await world.gql(`mutation { ${update('a')} ${update('b')} ${update('c')} }`);
+    expect(many.errors?.[0]).toMatchObject({ message: 'At most 2 mutations per request (got 3)', extensions: { code: 'LIMIT_EXCEEDED' } });
+    expect(world.sim.countRequests('PUT', '/v1')).toBe(0);
+    expect((await world.gql(`mutation { ${update('a')} ${update('b')} }`)).errors).toBeUndefined();
+    expect((await world.gql(`mutation { ${update('a')} }`)).errors).toBeUndefined();
+    const over = await world.gql(`mutation { ${update('a')} }`);
+    expect(over.errors?.[0]?.extensions?.['code']).toBe('LIMIT_EXCEEDED');
+    expect(over.errors?.[0]?.message).toMatch(/at most 3 per minute/);
+    expect(world.sim.countRequests('PUT', '/v1')).toBe(3);
+  });
+
+  it('refuses nodes(ids:) with more IDs than the cap, literal or in a variable', async () => {
+    const ids = ['a', 'b', 'c', 'd'];
+    const byVariable = await world.gql(`query ($ids: [ID!]!) { nodes(ids: $ids) { id } }`, { ids });
+    expect(byVariable.errors?.[0]).toMatchObject({ message: 'nodes(ids:) takes at most 3 IDs per request (got 4)', extensions: { code: 'LIMIT_EXCEEDED' } });
+    const literal = await world.gql(`{ nodes(ids: ["a", "b", "c", "d"]) { id } }`);
+    expect(literal.errors?.[0]?.extensions?.['code']).toBe('LIMIT_EXCEEDED');
   });
 
   it('refuses introspection when switched off', async () => {

@@ -1,6 +1,11 @@
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Authenticator, Role } from '../auth.js';
+
+export interface Caller {
+  role: Role;
+  caller: string;
+}
 import type { GatewayContext } from '../context.js';
 import { GatewayError } from '../errors.js';
 
@@ -10,8 +15,8 @@ import { GatewayError } from '../errors.js';
  * operator role. graphql-ws checks its `connection_init` payload the same way
  * (transports/graphql-ws.ts). Keys are never logged; they are compared in constant time.
  */
-export function useAuth(auth: Authenticator, graphqlEndpoint: string): { plugin: Plugin<GatewayContext>; roleOf(request: Request | undefined): Role } {
-  const roles = new WeakMap<Request, Role>();
+export function useAuth(auth: Authenticator, graphqlEndpoint: string): { plugin: Plugin<GatewayContext>; identityOf(request: Request | undefined): Caller } {
+  const identities = new WeakMap<Request, Caller>();
   const plugin: Plugin<GatewayContext> = {
     onRequest({ request, url, fetchAPI, endResponse }) {
       if (url.pathname !== graphqlEndpoint) return;
@@ -19,7 +24,7 @@ export function useAuth(auth: Authenticator, graphqlEndpoint: string): { plugin:
       if (request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html')) return;
       const identity = auth.identify(request.headers.get('authorization'));
       if ('role' in identity) {
-        roles.set(request, identity.role);
+        identities.set(request, identity);
         return;
       }
       const message = identity.refused === 'missing' ? 'An API key is required: send Authorization: Bearer <key>' : 'The API key is not valid';
@@ -38,8 +43,6 @@ export function useAuth(auth: Authenticator, graphqlEndpoint: string): { plugin:
       });
     },
   };
-  return {
-    plugin,
-    roleOf: (request) => (request && roles.get(request)) ?? (auth.config.anonymousRole === 'none' ? 'viewer' : auth.config.anonymousRole),
-  };
+  const anonymous: Caller = { role: auth.config.anonymousRole === 'none' ? 'viewer' : auth.config.anonymousRole, caller: 'anonymous' };
+  return { plugin, identityOf: (request) => (request && identities.get(request)) ?? anonymous };
 }

@@ -6,6 +6,7 @@ import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives/d
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens/dist/graphql-armor-max-tokens.esm.js';
 import type { Plugin } from 'graphql-yoga';
 import type { QueryLimitsConfig } from '../config.js';
+import { useMutationLimits } from './use-mutation-limits.js';
 import { useNoIntrospection, useSubscriptionLimits } from './use-subscription-limits.js';
 
 /** Defaults roomy enough for every query in the README and GraphiQL's introspection. */
@@ -18,6 +19,9 @@ export const DEFAULT_LIMITS: Required<QueryLimitsConfig> = {
   subscriptionsPerConnection: 100,
   subscriptions: 20_000,
   introspection: true,
+  mutationsPerRequest: 5,
+  mutationsPerMinute: 60,
+  nodeIds: 100,
 };
 
 /**
@@ -39,6 +43,7 @@ export function useQueryLimits(limits: QueryLimitsConfig = {}, development = fal
   return [
     ...(plugins as Plugin[]),
     useSubscriptionLimits({ perConnection: l.subscriptionsPerConnection, total: l.subscriptions }),
+    useMutationLimits({ perRequest: l.mutationsPerRequest, perMinute: l.mutationsPerMinute, nodeIds: l.nodeIds }) as Plugin,
     ...(l.introspection ? [] : [useNoIntrospection()]),
   ];
 }

@@ -3,7 +3,7 @@ import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
-import type { Authenticator, Role } from '../auth.js';
+import type { Authenticator, Identity } from '../auth.js';
 import type { GatewayContext } from '../context.js';
 
 interface Enveloped {
@@ -42,15 +42,15 @@ export function attachGraphqlWs(
         const credential = typeof payload.authorization === 'string' ? payload.authorization : typeof payload.apiKey === 'string' ? payload.apiKey : undefined;
         const identity = options.authenticator.identify(credential);
         if ('role' in identity) {
-          (ctx.extra as { role?: Role }).role = identity.role;
+          (ctx.extra as { caller?: Identity }).caller = identity;
           return true;
         }
         if (identity.refused === 'missing') ctx.extra.socket.close(4401, 'Unauthorized');
         return false;
       },
       onSubscribe: async (ctx, _id, params) => {
-        const role = (ctx.extra as { role?: Role }).role;
-        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params, role });
+        const caller = (ctx.extra as { caller?: Identity }).caller;
+        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params, caller });
         let document;
         try {
           document = enveloped.parse(params.query);
