@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './logger.js';
 import { createMaskError } from './plugins/mask-errors.js';
 import { useAuth, type Caller } from './plugins/use-auth.js';
 import { hostChecker, useHostCheck } from './plugins/use-host-check.js';
+import { useRequestLog } from './plugins/use-request-log.js';
 import { useDrain } from './plugins/use-drain.js';
 import { useHealth } from './plugins/use-health.js';
 import { useQueryLimits } from './plugins/use-query-limits.js';
@@ -82,6 +83,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     multipart: false,
     maxRequestBodySize: maxBodyBytes,
     plugins: [
+      useRequestLog(logger.child({ component: 'http' })),
       useHostCheck(hostAllowed),
       auth.plugin as never,
       useCSRFPrevention({ requestHeaders: ['x-graphql-csrf', 'graphql-preflight', 'apollo-require-preflight'] }),
