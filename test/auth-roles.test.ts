@@ -1,13 +1,15 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { docSpaceKind } from '../src/sources/docspace/kind.js';
 import { collect, startWorld, type World } from './support/harness.js';
+import { startKindWorld } from './support/world.js';
 
 /** Keys and roles on every transport: who may query, subscribe, mutate and see secrets. */
 
 const VIEWER = 'viewer-key-0123456789abcdef';
 const OPERATOR = 'operator-key-fedcba9876543210';
-const QUERY = `{ aiven { service(project: "test-project", name: "pg-restore") { name serviceUri serviceUriRedacted } } }`;
+const QUERY = `{ aiven { service(project: "test-project", name: "pg-restore") { name serviceUri serviceUriRedacted connectionInfo { host port user password database sslMode } } } }`;
 const MUTATION = `mutation { updateAivenService(input: { project: "test-project", name: "pg-off", terminationProtection: true }) { name } }`;
 
 async function post(world: World, query: string, key?: string): Promise<{ status: number; body: any }> {
@@ -56,7 +58,10 @@ describe('API keys and roles', () => {
     expect(read.body.data.aiven.service.name).toBe('pg-restore');
     expect(read.body.data.aiven.service.serviceUri).toBeNull();
     expect(read.body.data.aiven.service.serviceUriRedacted).toContain('[redacted]');
-    expect(read.body.errors[0]).toMatchObject({ path: ['aiven', 'service', 'serviceUri'], extensions: { code: 'FORBIDDEN' } });
+    expect(read.body.data.aiven.service.connectionInfo).toBeNull();
+    const paths = read.body.errors.map((e: { path: string[]; extensions: { code: string } }) => [e.path.join('.'), e.extensions.code]);
+    expect(paths).toEqual(expect.arrayContaining([['aiven.service.serviceUri', 'FORBIDDEN'], ['aiven.service.connectionInfo', 'FORBIDDEN']]));
+    expect(JSON.stringify(read.body)).not.toMatch(/AVNS_/); // the simulator's passwords
     world.sim.resetRequests();
     const write = await post(world, MUTATION, VIEWER);
     expect(write.body.errors[0].extensions.code).toBe('FORBIDDEN');
@@ -68,6 +73,8 @@ describe('API keys and roles', () => {
     const read = await post(world, QUERY, OPERATOR);
     expect(read.body.errors).toBeUndefined();
     expect(read.body.data.aiven.service.serviceUri).toMatch(/^postgres:\/\/[^:]+:[^@[]+@/);
+    expect(read.body.data.aiven.service.connectionInfo).toMatchObject({ user: 'avnadmin', password: expect.stringMatching(/^AVNS_/), sslMode: 'require' });
+    expect(read.body.data.aiven.service.connectionInfo.port).toBeGreaterThan(0);
     const write = await post(world, MUTATION, OPERATOR);
     expect(write.body.errors).toBeUndefined();
     expect(write.body.data.updateAivenService.name).toBe('pg-off');
@@ -135,5 +142,21 @@ describe('without keys', () => {
     expect(read.body.data.sources).toHaveLength(1);
     const write = await post(world, MUTATION);
     expect(write.body.errors[0]).toMatchObject({ extensions: { code: 'FORBIDDEN' } });
+  });
+});
+
+describe('role-based redaction on other vendors', () => {
+  it('shows a DocSpace backup link, which can carry a download token, to operators only', async () => {
+    const world = await startKindWorld(docSpaceKind, { auth: { keys: [], anonymousRole: 'viewer' } });
+    try {
+      await world.sim.contract.startOperation();
+      for (let i = 0; i < 30; i++) world.sim.advance(world.sim.contract.operationMs / 20);
+      const result = await world.gql(`{ docSpace { backupProgress { status link } } }`);
+      expect(result.data.docSpace.backupProgress.status).toBe('SUCCEEDED');
+      expect(result.data.docSpace.backupProgress.link).toBeNull();
+      expect(result.errors?.[0]).toMatchObject({ path: ['docSpace', 'backupProgress', 'link'], extensions: { code: 'FORBIDDEN' } });
+    } finally {
+      await world.close();
+    }
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import type { AuthConfig } from '../../src/auth.js';
 import type { GatewayConfig } from '../../src/config.js';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import { createGateway, type Gateway } from '../../src/server.js';
@@ -23,7 +24,7 @@ export interface KindWorld {
   close(): Promise<void>;
 }
 
-export async function startKindWorld(kind: KindDefinition, options: { scenario?: 'test' | 'demo'; logger?: Logger } = {}): Promise<KindWorld> {
+export async function startKindWorld(kind: KindDefinition, options: { scenario?: 'test' | 'demo'; logger?: Logger; auth?: AuthConfig } = {}): Promise<KindWorld> {
   const dir = await mkdtemp(join(tmpdir(), `backupgraph-${kind.kind}-`));
   const sim = (await kind.simulate({ scenario: options.scenario ?? 'test', clock: 'manual' })) as SimulatedUpstream<unknown>;
   const source = `${kind.kind}-contract`;
@@ -33,7 +34,7 @@ export async function startKindWorld(kind: KindDefinition, options: { scenario?:
     sources: [sim.source(source) as GatewayConfig['sources'][number]],
     history: { path: join(dir, 'history.db'), retentionDays: 30 },
     // Tests and benchmarks drive mutations: anonymous callers are operators here, on purpose.
-    auth: { keys: [], anonymousRole: 'operator' },
+    auth: options.auth ?? { keys: [], anonymousRole: 'operator' },
   };
   const gateway = await createGateway(config, { logger: options.logger ?? silentLogger() });
   await eventually(async () => (await fetch(gateway.url.replace(/graphql$/, 'ready'))).status === 200, 10_000, '/ready');

@@ -104,6 +104,8 @@ export interface Service {
   createdAt: string | null;
   updatedAt: string | null;
   serviceUri: string | null;
+  /** service_uri_params: host, port, user, password, dbname, sslmode (secrets: operators only). */
+  connectionParams: Record<string, string> | null;
   maintenance: { dow: string | null; time: string | null } | null;
   projectVpcId: string | null;
   userConfig: Record<string, unknown> | null;
@@ -262,6 +264,7 @@ export function mapService(source: string, project: string, raw: AivenService): 
     createdAt: isoOrNull(raw.create_time),
     updatedAt: isoOrNull(raw.update_time),
     serviceUri: str(raw.service_uri),
+    connectionParams: stringRecord(raw.service_uri_params),
     maintenance: raw.maintenance ? { dow: str(raw.maintenance.dow), time: str(raw.maintenance.time) } : null,
     projectVpcId: str(raw.project_vpc_id),
     userConfig: raw.user_config && typeof raw.user_config === 'object' ? raw.user_config : null,
@@ -418,6 +421,12 @@ export function mapServicePlan(raw: AivenServicePlan, cloud: string | undefined)
     priceUsd: str(region?.price_usd),
     clouds: Object.keys(regions).sort(),
   };
+}
+
+function stringRecord(value: unknown): Record<string, string> | null {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
+  const entries = Object.entries(value).filter((e): e is [string, string | number] => typeof e[1] === 'string' || typeof e[1] === 'number');
+  return Object.fromEntries(entries.map(([k, v]) => [k, String(v)]));
 }
 
 function clamp(value: number): number {

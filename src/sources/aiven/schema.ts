@@ -128,6 +128,19 @@ function serviceKey(source: string, project: string, name: string): string {
   return JSON.stringify([source, project, name]);
 }
 
+const ConnectionInfoRef = builder.objectRef<Record<string, string>>('ServiceConnectionInfo').implement({
+  description: "A service's connection parameters as Aiven gives them (service_uri_params).",
+  fields: (t) => ({
+    host: t.string({ nullable: true, resolve: (p) => p['host'] ?? null }),
+    port: t.int({ nullable: true, resolve: (p) => (p['port'] === undefined ? null : Number(p['port'])) }),
+    user: t.string({ nullable: true, resolve: (p) => p['user'] ?? null }),
+    password: t.string({ nullable: true, resolve: (p) => p['password'] ?? null }),
+    database: t.string({ nullable: true, resolve: (p) => p['dbname'] ?? p['database'] ?? null }),
+    sslMode: t.string({ nullable: true, resolve: (p) => p['sslmode'] ?? null }),
+    all: t.field({ type: 'JSON', description: 'Every parameter, as sent.', resolve: (p) => p }),
+  }),
+});
+
 export const ServiceRef = builder.loadableNodeRef('Service', {
   id: { resolve: (s: Service) => localId(s.id) },
   load: loadServices,
@@ -179,6 +192,16 @@ ServiceRef.implement({
         if (s.serviceUri === null) return null;
         if (ctx.role !== 'operator') throw new GatewayError('FORBIDDEN', 'serviceUri carries the service password: it is shown to operators only', { source: s.source });
         return s.serviceUri;
+      },
+    }),
+    connectionInfo: t.field({
+      type: ConnectionInfoRef,
+      nullable: true,
+      description: 'How to connect (service_uri_params), password included: operators only (for viewers: null with a FORBIDDEN error).',
+      resolve: (s, _, ctx) => {
+        if (s.connectionParams === null) return null;
+        if (ctx.role !== 'operator') throw new GatewayError('FORBIDDEN', 'connectionInfo carries the service password: it is shown to operators only', { source: s.source });
+        return s.connectionParams;
       },
     }),
     serviceUriRedacted: t.string({

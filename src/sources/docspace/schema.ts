@@ -1,3 +1,4 @@
+import { GatewayError } from '../../errors.js';
 import { badInput } from '../../errors.js';
 import { decodeGlobalId, encodeGlobalId } from '../../model/ids.js';
 import type { OperationSnapshot } from '../../model/operation.js';
@@ -63,7 +64,15 @@ const DocSpaceTaskRef = builder.interfaceRef<OperationSnapshot>('DocSpaceTask').
     completed: t.boolean({ description: 'isCompleted as reported (true for failures too).', resolve: (op) => detailOf(op).isCompleted }),
     error: t.string({ nullable: true, description: 'The portal\'s error text (also the message of a FAILED task).', resolve: (op) => detailOf(op).error }),
     warning: t.string({ nullable: true, resolve: (op) => detailOf(op).warning }),
-    link: t.string({ nullable: true, description: 'Backups: the backup file; restores and transfers: the portal address.', resolve: (op) => detailOf(op).link }),
+    link: t.string({
+      nullable: true,
+      description: 'Backups: the backup file (a download link that may carry a token: operators only); restores and transfers: the portal address.',
+      resolve: (op, _, ctx) => {
+        const link = detailOf(op).link;
+        if (link === null || ctx.role === 'operator' || op.kind !== 'BACKUP') return link;
+        throw new GatewayError('FORBIDDEN', 'A backup link can carry a download token: it is shown to operators only', { source: op.source });
+      },
+    }),
     dump: t.boolean({ nullable: true, description: 'Whether this is a dump task (the Dump flag it was read with).', resolve: (op) => detailOf(op).dump }),
   }),
 });
