@@ -37,6 +37,10 @@ const fileConfig = z
       })
       .strict()
       .optional(),
+    shutdown: z
+      .object({ drainMs: z.number().int().min(0).max(600_000).default(10_000) })
+      .strict()
+      .optional(),
     auth: z
       .object({
         keys: z
@@ -114,6 +118,8 @@ export interface GatewayConfig {
   limits?: QueryLimitsConfig;
   /** Absent: no keys, callers are viewers (mutations refused). */
   auth?: AuthConfig;
+  /** On SIGTERM: how long in-flight requests may take to finish (default 10 s). */
+  shutdown?: { drainMs: number };
 }
 
 export class ConfigError extends Error {
@@ -182,6 +188,7 @@ export function parseConfig(raw: unknown, options: LoadOptions = {}): GatewayCon
     ...(base.data.http ? { http: base.data.http } : {}),
     ...(base.data.limits ? { limits: base.data.limits } : {}),
     ...(base.data.auth ? { auth: resolveAuth(base.data.auth, env) } : {}),
+    ...(base.data.shutdown ? { shutdown: base.data.shutdown } : {}),
   };
 }
 

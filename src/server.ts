@@ -116,7 +116,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       httpServer.closeIdleConnections();
       await drain.settled(2_000);
       await ws.close();
-      const deadline = setTimeout(() => httpServer.closeAllConnections(), options.drainMs ?? 10_000);
+      const deadline = setTimeout(() => httpServer.closeAllConnections(), options.drainMs ?? config.shutdown?.drainMs ?? 10_000);
       await closed;
       clearTimeout(deadline);
       await yoga.dispose();
