@@ -30,25 +30,38 @@ export async function startDemo(listen: { host: string; port: number }, dataDir 
   };
 }
 
-export const DEMO_QUERY = `# backupgraph demo: Aiven services restoring on the built-in simulator.
-# Run the subscription below (or the query) and watch the phases advance.
+export const DEMO_QUERY = `# backupgraph demo: four vendors' simulators, every backup and restore moving.
+# Run the subscription below (or a query) and watch them advance.
 
-subscription LiveRestores {
+subscription Live {
   operationsChanged(filter: { active: true }) {
     change
     operation {
       id
+      kind
       status
       vendorStatus
       message
+      source { name kind }
       progress { percent done total unit ratePerSecond estimatedEndAt estimated }
       ... on NodeRestore {
         project
         node { name state role availabilityZone }
         phases { phase completed current min max unit }
       }
+      ... on AerospikeBackupRun { routineName mode recordsPerSecond kilobytesPerSecond }
+      ... on AerospikeRestoreJob { jobId readRecords insertedRecords }
+      ... on ScaleTradeBackupRun { runId phase currentParticipant participantsDone participantsTotal remoteDone remoteTotal }
+      ... on DocSpaceBackup { taskId tenantId }
+      ... on DocSpaceRestore { taskId tenantId }
     }
   }
+}
+
+query Fleet {
+  aerospike { routines { name lastFullAt nextFullAt running { mode progress { percent } } } }
+  scaleTrade { session { state reconnects } current { runId phase participants { name phase percent } } }
+  docSpace { backupProgress { status progress { percent } } restoreProgress { status progress { percent } tenantId } }
 }
 
 query Services {
