@@ -11,8 +11,8 @@
  * builds answer 400 `routine name not found: X` on the GET routine endpoints only; a restore of an
  * unknown backup path fails shortly after it starts; cancelling a finished restore is a no-op 202.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import { emptyReply as empty, type HttpFault, jsonReply, readBody, type Reply, type SimulatedHttpOptions, type SimulatedUpstream, startSimulatedHttp, virtualClock } from '../simulated-http.js';
 import type { AbsRoutineSeed, AbsScenario } from './scenarios.js';
 
 export type * from './scenarios.js';
@@ -36,41 +36,22 @@ export interface AbsBuildStyle {
   runningFilterBug?: boolean;
 }
 
-export interface AbsSimulatorOptions extends AbsBuildStyle {
-  host?: string;
-  port?: number;
+export interface AbsSimulatorOptions extends AbsBuildStyle, SimulatedHttpOptions {
   scenario: AbsScenario;
-  clock?: 'realtime' | 'manual';
-  /** Virtual epoch ms at start (default Date.now()). */
-  startAt?: number;
   /** Headers a fronting proxy requires (ABS itself has no auth): 401 when one is missing or wrong. */
   requiredHeaders?: Record<string, string>;
 }
 
-export type AbsFault =
-  | { kind: 'status'; status: number; body?: string; retryAfterSeconds?: number }
-  | { kind: 'malformed-json' }
-  | { kind: 'hang'; ms: number }
-  | { kind: 'drop' }
-  | { kind: 'drip'; intervalMs: number };
+/** A status fault's body is ABS's plain text (a trailing newline is added unless it is ''). */
+export type AbsFault = HttpFault<string>;
 
-export interface AbsSimulator {
-  url: string;
-  now(): number;
-  advance(ms: number): void;
-  requests: ReadonlyArray<{ method: string; path: string; at: number }>;
-  /** `method` '*' matches any method. */
-  countRequests(method: string, pathPrefix: string): number;
-  resetRequests(): void;
-  fail(fault: AbsFault, opts?: { count?: number; pathPrefix?: string }): void;
-  clearFaults(): void;
+export interface AbsSimulator extends SimulatedUpstream<AbsFault> {
   /** ABS restarts: restore jobs, running backups, pending triggers and counters are lost; backups (storage) stay. */
   restart(style?: AbsBuildStyle): void;
   /** Job ids ABS knows now. */
   restoreJobIds(): string[];
   /** Running restore jobs report this status text instead of their own (null: back to normal); for the contract test. */
   overrideRunningStatus(status: string | null): void;
-  close(): Promise<void>;
 }
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -116,13 +97,6 @@ interface RestoreJob {
   stoppedAt: number | null;
 }
 
-interface Reply {
-  status: number;
-  body: string;
-  contentType?: string;
-  headers?: Record<string, string>;
-}
-
 class AbsHttpError extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
@@ -130,9 +104,10 @@ class AbsHttpError extends Error {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-const json = (status: number, body: unknown): Reply => ({ status, body: JSON.stringify(body), contentType: 'application/json' });
-const empty = (status: number): Reply => ({ status, body: '' });
-const plain = (status: number, message: string): Reply => ({ status, body: `${message}\n`, contentType: 'text/plain; charset=utf-8', headers: { 'x-content-type-options': 'nosniff' } });
+const json = (status: number, body: unknown): Reply => jsonReply(status, body);
+const typed = (status: number, body: string, contentType: string): Reply => ({ status, headers: { 'content-type': contentType }, body });
+/** Go's http.Error: text, a newline and nosniff. */
+const plain = (status: number, message: string): Reply => ({ status, body: `${message}\n`, headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' } });
 
 const STATUS_SPELLING: Record<AbsStatusGeneration, Record<JobState, string>> = {
   'v1-capitalised': { running: 'Running', done: 'Done', failed: 'Failed', canceled: 'Canceled' },
@@ -141,11 +116,8 @@ const STATUS_SPELLING: Record<AbsStatusGeneration, Record<JobState, string>> = {
 
 export async function startAerospikeSimulator(opts: AbsSimulatorOptions): Promise<AbsSimulator> {
   const scenario = opts.scenario;
-  const manual = opts.clock === 'manual';
-  const realStart = Date.now();
-  const startAt = opts.startAt ?? realStart;
-  let offset = 0;
-  const now = (): number => startAt + offset + (manual ? 0 : Date.now() - realStart);
+  const clock = virtualClock(opts);
+  const { now, startAt } = clock;
   let style: Required<AbsBuildStyle> = {
     statusGeneration: 'v3-lowercase',
     cancelledSpelling: false,
@@ -476,7 +448,7 @@ export async function startAerospikeSimulator(opts: AbsSimulatorOptions): Promis
     checkTargets(body, false);
     const found = findBackup(path);
     const id = found ? startRestore(t, [found.item], found.routine) : startRestore(t, [], undefined, path);
-    return { status: 202, body: id, contentType: 'application/json' };
+    return typed(202, id, 'application/json');
   }
 
   function restoreByTime(body: Record<string, unknown>, t: number): Reply {
@@ -494,7 +466,7 @@ export async function startAerospikeSimulator(opts: AbsSimulatorOptions): Promis
       ...r.backups.full.filter((b) => b['timestamp'] === fullStart),
       ...r.backups.incremental.filter((b) => Number(b['timestamp']) > Number(fullStart) && Number(b['timestamp']) <= time),
     ];
-    return { status: 202, body: startRestore(t, chain, r), contentType: 'application/json' };
+    return typed(202, startRestore(t, chain, r), 'application/json');
   }
 
   function metricsText(): string {
@@ -533,9 +505,9 @@ export async function startAerospikeSimulator(opts: AbsSimulatorOptions): Promis
     if (path === '/version') {
       only('GET');
       const v = scenario.version;
-      return style.versionFormat === 'json' ? json(200, { version: v.version, 'build-time': v.buildTime, commit: v.commit }) : { status: 200, body: v.version, contentType: 'text/plain; charset=utf-8' };
+      return style.versionFormat === 'json' ? json(200, { version: v.version, 'build-time': v.buildTime, commit: v.commit }) : typed(200, v.version, 'text/plain; charset=utf-8');
     }
-    if (path === '/metrics' && style.metrics) return only('GET'), { status: 200, body: metricsText(), contentType: 'text/plain; version=0.0.4; charset=utf-8' };
+    if (path === '/metrics' && style.metrics) return only('GET'), typed(200, metricsText(), 'text/plain; version=0.0.4; charset=utf-8');
     if (path === '/v1/config/clusters') return only('GET'), json(200, scenario.clusters);
     if (path === '/v1/config/routines') return only('GET'), json(200, Object.fromEntries([...routines].map(([n, r]) => [n, r.seed.config])));
     if (path === '/v1/config/storage') return only('GET'), json(200, scenario.storage);
@@ -592,124 +564,36 @@ export async function startAerospikeSimulator(opts: AbsSimulatorOptions): Promis
     return plain(404, '404 page not found');
   }
 
-  // ------------------------------------------------------------------ server, faults, counting
-  const requests: Array<{ method: string; path: string; at: number }> = [];
-  let faults: Array<{ fault: AbsFault; remaining: number; pathPrefix: string }> = [];
-  const timers = new Set<NodeJS.Timeout>();
-  const later = (ms: number, fn: () => void): void => {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      fn();
-    }, ms);
-    timer.unref();
-    timers.add(timer);
-  };
-
-  function send(res: ServerResponse, reply: Reply, dripMs?: number): void {
-    if (res.destroyed || res.headersSent) return;
-    const body = Buffer.from(reply.body, 'utf8');
-    res.writeHead(reply.status, { ...(reply.contentType ? { 'content-type': reply.contentType } : {}), 'content-length': String(body.length), ...reply.headers });
-    if (dripMs === undefined || body.length === 0) {
-      res.end(body);
-      return;
-    }
-    let i = 0;
-    const next = (): void => {
-      if (res.destroyed) return;
-      res.write(body.subarray(i, i + 1));
-      i += 1;
-      if (i >= body.length) res.end();
-      else later(dripMs, next);
-    };
-    next();
-  }
-
+  // ------------------------------------------------------------------ server
   function authorised(req: IncomingMessage): boolean {
     return Object.entries(opts.requiredHeaders ?? {}).every(([name, value]) => req.headers[name.toLowerCase()] === value);
   }
 
-  async function readBody(req: IncomingMessage): Promise<string> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > 1_048_576) throw new AbsHttpError(413, 'request body too large');
-      chunks.push(chunk);
-    }
-    return Buffer.concat(chunks).toString('utf8');
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse, dripMs?: number): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://sim.invalid');
-    let reply: Reply;
+  async function respond(req: IncomingMessage, url: URL): Promise<Reply> {
     try {
       if (!authorised(req)) throw new AbsHttpError(401, 'Unauthorized');
-      const bodyText = await readBody(req);
-      reply = route((req.method ?? 'GET').toUpperCase(), url.pathname, url.searchParams, bodyText);
+      const bodyText = await readBody(req, () => new AbsHttpError(413, 'request body too large'));
+      return route((req.method ?? 'GET').toUpperCase(), url.pathname, url.searchParams, bodyText);
     } catch (error) {
-      reply = error instanceof AbsHttpError ? plain(error.status, error.message) : plain(500, 'internal server error');
+      return error instanceof AbsHttpError ? plain(error.status, error.message) : plain(500, 'internal server error');
     }
-    send(res, reply, dripMs);
   }
 
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://sim.invalid').pathname;
-    requests.push({ method: (req.method ?? 'GET').toUpperCase(), path, at: now() });
-    const index = faults.findIndex((f) => path.startsWith(f.pathPrefix));
-    const entry = index >= 0 ? faults[index] : undefined;
-    if (!entry) return void handle(req, res);
-    entry.remaining -= 1;
-    if (entry.remaining <= 0) faults.splice(index, 1);
-    const fault = entry.fault;
-    switch (fault.kind) {
-      case 'drop':
-        req.socket.destroy();
-        return;
-      case 'malformed-json':
-        return send(res, { status: 200, body: '{"full": {"total-records": 10', contentType: 'application/json' });
-      case 'status':
-        return send(res, {
-          ...plain(fault.status, fault.body ?? (fault.status >= 500 ? 'internal server error' : 'bad request')),
-          ...(fault.body === '' ? { body: '' } : {}),
-          headers: fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {},
-        });
-      case 'hang':
-        return later(fault.ms, () => void handle(req, res));
-      case 'drip':
-        return void handle(req, res, fault.intervalMs);
-    }
+  const http = await startSimulatedHttp<string>({
+    host: opts.host,
+    port: opts.port,
+    clock,
+    respond,
+    malformedJson: '{"full": {"total-records": 10',
+    // http.Error's text without its nosniff header, as the fault always answered.
+    statusReply: (fault) => typed(fault.status, fault.body === '' ? '' : `${fault.body ?? (fault.status >= 500 ? 'internal server error' : 'bad request')}\n`, 'text/plain; charset=utf-8'),
   });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
 
   return {
-    url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`,
-    now,
+    ...http,
     advance(ms) {
-      if (!(ms >= 0)) throw new RangeError('advance(ms) needs ms >= 0');
-      offset += ms;
+      http.advance(ms);
       tick();
-    },
-    requests,
-    countRequests(method, pathPrefix) {
-      const m = method.toUpperCase();
-      return requests.filter((r) => (m === '*' || r.method === m) && r.path.startsWith(pathPrefix)).length;
-    },
-    resetRequests() {
-      requests.length = 0;
-    },
-    fail(fault, o = {}) {
-      faults.push({ fault, remaining: o.count ?? 1, pathPrefix: o.pathPrefix ?? '' });
-    },
-    clearFaults() {
-      faults = [];
     },
     restart(next = {}) {
       tick();
@@ -727,14 +611,6 @@ export async function startAerospikeSimulator(opts: AbsSimulatorOptions): Promis
     restoreJobIds: () => [...restoreJobs.keys()],
     overrideRunningStatus(status) {
       runningStatusOverride = status;
-    },
-    close() {
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
     },
   };
 }

@@ -16,8 +16,7 @@
  * - `powered: false` on a termination-protected service is refused with 403, like DELETE.
  * - user_config in PUT merges shallowly; a key set to null is removed.
  */
-import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type {
   AivenBackupSeed,
   AivenNodeSeed,
@@ -30,33 +29,20 @@ import type {
 
 import { CLOUDS, type PlanDef, SERVICE_TYPES, generateNodes, nodeCountForPlan, planDef, plansFor } from './sim-catalogue.js';
 import { nodeStateAt, replacementPlan } from './sim-lifecycle.js';
+import { emptyReply, type HttpFault, jsonReply, readBody, type Reply, type SimulatedHttpOptions, type SimulatedUpstream, startSimulatedHttp, virtualClock } from '../simulated-http.js';
 
 export type * from './scenarios.js';
 export { nodeStateAt, type AivenNodeStateAt, type AivenNodeStateName } from './sim-lifecycle.js';
 export { nodeCountForPlan } from './sim-catalogue.js';
 
-export interface AivenSimulatorOptions {
-  host?: string;
-  port?: number;
+export interface AivenSimulatorOptions extends SimulatedHttpOptions {
   token: string;
   scenario: AivenScenario;
-  clock?: 'realtime' | 'manual';
-  /** Addition: virtual epoch ms at start (default Date.now()). */
-  startAt?: number;
   /** Addition: setting_up_vm time of nodes of created / powered-on services (default 5000 ms). */
   bringUpMs?: number;
 }
 
-export interface AivenSimulator {
-  url: string;
-  advance(ms: number): void;
-  now(): number;
-  requests: ReadonlyArray<{ method: string; path: string; at: number }>;
-  /** `method` '*' matches any method. */
-  countRequests(method: string, pathPrefix: string): number;
-  resetRequests(): void;
-  fail(fault: AivenFault, opts?: { count?: number; pathPrefix?: string }): void;
-  clearFaults(): void;
+export interface AivenSimulator extends SimulatedUpstream<AivenFault> {
   forgetService(project: string, service: string): void;
   /**
    * Rewrites every service view before it is sent (null: stop): for malformed items and states
@@ -64,16 +50,10 @@ export interface AivenSimulator {
    */
   tamper(hook: ((project: string, service: Record<string, unknown>) => Record<string, unknown>) | null): void;
   getService(project: string, service: string): Record<string, unknown> | undefined;
-  close(): Promise<void>;
 }
 
-export type AivenFault =
-  | { kind: 'status'; status: number; body?: unknown; retryAfterSeconds?: number }
-  | { kind: 'malformed-json' }
-  /** A 200 whose body arrives one byte every `intervalMs` (a slow-loris upstream). */
-  | { kind: 'drip'; intervalMs: number }
-  | { kind: 'hang'; ms: number }
-  | { kind: 'drop' };
+/** `drip` always sends a fixed 4 KiB 200, whatever the path: the gateway's body budget is what is tested. */
+export type AivenFault = HttpFault;
 
 // ---------------------------------------------------------------------------------------------
 // Mutable state
@@ -117,24 +97,8 @@ class HttpError extends Error {
 export function aivenErrorBody(status: number, message: string, errorCode: string): Record<string, unknown> {
   return { message, errors: [{ error_code: errorCode, message, status }] };
 }
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.destroyed || res.headersSent) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers });
-  res.end(text);
-}
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > 1_048_576) reject(new HttpError(413, 'Request body too large', 'request_too_large'));
-      else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+function errorReply(status: number, message: string, code: string, headers: Record<string, string> = {}): Reply {
+  return jsonReply(status, aivenErrorBody(status, message, code), 'application/json', headers);
 }
 function bad(message: string, code = 'invalid_request'): HttpError {
   return new HttpError(400, message, code);
@@ -145,12 +109,9 @@ const DOWS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'
 // ---------------------------------------------------------------------------------------------
 
 export async function startAivenSimulator(opts: AivenSimulatorOptions): Promise<AivenSimulator> {
-  const manual = opts.clock === 'manual';
-  const realStart = Date.now();
-  const startAt = opts.startAt ?? realStart;
+  const clock = virtualClock(opts);
+  const { now } = clock;
   const bringUpMs = opts.bringUpMs ?? 5_000;
-  let offset = 0;
-  const now = (): number => startAt + offset + (manual ? 0 : Date.now() - realStart);
 
   let tamper: ((project: string, service: Record<string, unknown>) => Record<string, unknown>) | null = null;
   const projects = new Map<string, { defaultCloud: string; services: Map<string, ServiceRt> }>();
@@ -422,12 +383,9 @@ export async function startAivenSimulator(opts: AivenSimulatorOptions): Promise<
     } },
   ];
 
-  const requests: Array<{ method: string; path: string; at: number }> = [];
-  let faults: Array<{ fault: AivenFault; remaining: number; pathPrefix: string }> = [];
-  const timers = new Set<NodeJS.Timeout>();
-
-  async function handle(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
+  async function respond(req: IncomingMessage, url: URL): Promise<Reply> {
     const method = (req.method ?? 'GET').toUpperCase();
+    const path = url.pathname;
     try {
       if (req.headers.authorization !== `aivenv1 ${opts.token}`) throw new HttpError(403, 'Invalid token', 'authentication_failed');
       const norm = path.length > 1 ? path.replace(/\/$/, '') : path;
@@ -448,7 +406,7 @@ export async function startAivenSimulator(opts: AivenSimulatorOptions): Promise<
       }
       let body: Record<string, unknown> = {};
       if (method === 'POST' || method === 'PUT') {
-        const text = await readBody(req);
+        const text = await readBody(req, () => new HttpError(413, 'Request body too large', 'request_too_large'));
         if (text.trim() !== '') {
           let parsed: unknown;
           try { parsed = JSON.parse(text); } catch { throw bad('Request body is not valid JSON', 'invalid_json'); }
@@ -456,105 +414,35 @@ export async function startAivenSimulator(opts: AivenSimulatorOptions): Promise<
           body = parsed as Record<string, unknown>;
         }
       }
-      const out = handler(params, query, body);
-      if (out.empty) {
-        if (!res.destroyed) { res.writeHead(out.status ?? 200, { 'content-length': '0' }); res.end(); }
-      } else sendJson(res, out.status ?? 200, out.body ?? {});
+      const out = handler(params, url.searchParams, body);
+      return out.empty ? emptyReply(out.status ?? 200) : jsonReply(out.status ?? 200, out.body ?? {});
     } catch (err) {
-      if (err instanceof HttpError) sendJson(res, err.status, aivenErrorBody(err.status, err.message, err.code), err.headers);
-      else sendJson(res, 500, aivenErrorBody(500, 'Internal Server Error', 'internal_server_error'));
+      if (err instanceof HttpError) return errorReply(err.status, err.message, err.code, err.headers);
+      return errorReply(500, 'Internal Server Error', 'internal_server_error');
     }
   }
 
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://sim.invalid');
-    const path = url.pathname;
-    const method = (req.method ?? 'GET').toUpperCase();
-    requests.push({ method, path, at: now() });
-    const idx = faults.findIndex((f) => path.startsWith(f.pathPrefix));
-    const entry = idx >= 0 ? faults[idx] : undefined;
-    if (entry) {
-      entry.remaining -= 1;
-      if (entry.remaining <= 0) faults.splice(idx, 1);
-      const f = entry.fault;
-      if (f.kind === 'drop') { req.socket.destroy(); return; }
-      if (f.kind === 'malformed-json') {
-        const text = '{"services":[{"service_name":"pg-';
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(text.length) });
-        res.end(text);
-        return;
-      }
-      if (f.kind === 'status') {
-        const reason = STATUS_CODES[f.status] ?? 'Error';
-        const code = reason.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '');
-        const headers: Record<string, string> = f.retryAfterSeconds !== undefined ? { 'retry-after': String(f.retryAfterSeconds) } : {};
-        sendJson(res, f.status, f.body ?? aivenErrorBody(f.status, reason, code), headers);
-        return;
-      }
-      if (f.kind === 'drip') {
-        const text = '{"services":[]}'.padEnd(4_096, ' ');
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(text.length) });
-        let sent = 0;
-        const timer = setInterval(() => {
-          if (res.destroyed || sent >= text.length) {
-            clearInterval(timer);
-            timers.delete(timer);
-            if (!res.destroyed) res.end();
-            return;
-          }
-          res.write(text[sent++]!);
-        }, f.intervalMs);
-        timer.unref();
-        timers.add(timer);
-        return;
-      }
-      // hang: answer normally after f.ms
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        if (!req.socket.destroyed) void handle(req, res, path, url.searchParams);
-      }, f.ms);
-      timer.unref();
-      timers.add(timer);
-      return;
-    }
-    void handle(req, res, path, url.searchParams);
+  const http = await startSimulatedHttp({
+    host: opts.host,
+    port: opts.port,
+    clock,
+    respond,
+    malformedJson: '{"services":[{"service_name":"pg-',
+    statusReply(f) {
+      const reason = STATUS_CODES[f.status] ?? 'Error';
+      const code = reason.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '');
+      return jsonReply(f.status, f.body ?? aivenErrorBody(f.status, reason, code));
+    },
+    dripReply: () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"services":[]}'.padEnd(4_096, ' ') }),
   });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => { server.off('error', reject); resolve(); });
-  });
-  const addr = server.address() as AddressInfo;
-  const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
 
   return {
-    url: `http://${hostForUrl}:${addr.port}`,
-    advance(ms: number) {
-      if (!(ms >= 0)) throw new RangeError('advance(ms) needs ms >= 0');
-      offset += ms;
-    },
-    now,
-    requests,
-    countRequests(method, pathPrefix) {
-      const m = method.toUpperCase();
-      return requests.filter((r) => (m === '*' || r.method === m) && r.path.startsWith(pathPrefix)).length;
-    },
-    resetRequests() { requests.length = 0; },
-    fail(fault, o = {}) { faults.push({ fault, remaining: o.count ?? 1, pathPrefix: o.pathPrefix ?? '' }); },
-    clearFaults() { faults = []; },
+    ...http,
     forgetService(p, s) { projects.get(p)?.services.delete(s); },
     tamper(hook) { tamper = hook; },
     getService(p, s) {
       const rt = projects.get(p)?.services.get(s);
       return rt ? serviceView(rt) : undefined;
-    },
-    close() {
-      for (const t of timers) clearInterval(t);
-      timers.clear();
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
     },
   };
 }

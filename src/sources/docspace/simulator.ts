@@ -15,43 +15,25 @@
  * - A completed restore or transfer reports the new tenant id and the portal address as `link`.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import { emptyReply as empty, type HttpFault, jsonReply, readBody, type Reply, type RequestRecord, type SimulatedHttpOptions, type SimulatedUpstream, startSimulatedHttp, virtualClock } from '../simulated-http.js';
 import { QUOTA_ERROR, type DocSpaceScenario, type DocSpaceScheduleSeed, type DocSpaceTaskKindName, type DocSpaceTimelineStep } from './scenarios.js';
 
 export type * from './scenarios.js';
 
-export interface DocSpaceSimulatorOptions {
-  host?: string;
-  port?: number;
+export interface DocSpaceSimulatorOptions extends SimulatedHttpOptions {
   scenario: DocSpaceScenario;
-  clock?: 'realtime' | 'manual';
-  /** Virtual epoch ms at start (default Date.now()). */
-  startAt?: number;
 }
 
-export type DocSpaceFault =
-  | { kind: 'status'; status: number; body?: unknown; retryAfterSeconds?: number }
-  | { kind: 'malformed-json' }
-  | { kind: 'hang'; ms: number }
-  | { kind: 'drop' }
-  | { kind: 'drip'; intervalMs: number };
+/** A status fault without a body answers the portal's error envelope (401 and 403: an empty body). */
+export type DocSpaceFault = HttpFault;
 
 export interface DocSpaceTaskView {
   kind: DocSpaceTaskKindName;
   wire: Record<string, unknown>;
 }
 
-export interface DocSpaceSimulator {
-  url: string;
-  advance(ms: number): void;
-  now(): number;
-  requests: ReadonlyArray<{ method: string; path: string; at: number; authorization: string | undefined }>;
-  /** `method` '*' matches any method. */
-  countRequests(method: string, pathPrefix: string): number;
-  resetRequests(): void;
-  fail(fault: DocSpaceFault, opts?: { count?: number; pathPrefix?: string }): void;
-  clearFaults(): void;
+export interface DocSpaceSimulator extends SimulatedUpstream<DocSpaceFault, RequestRecord & { authorization: string | undefined }> {
   /** The next task of this kind fails at `atPercent` with `error` (default: the storage quota message). */
   failNextTask(kind: DocSpaceTaskKindName, options?: { atPercent?: number; error?: string }): void;
   /** While on, `startbackup` is refused with 402 (TenantQuotaException). */
@@ -64,7 +46,6 @@ export interface DocSpaceSimulator {
   tenantStatus(): 'Active' | 'Restoring' | 'Transfering';
   backupTask(): DocSpaceTaskView | null;
   restoreTask(): DocSpaceTaskView | null;
-  close(): Promise<void>;
 }
 
 const KIND_INDEX: Record<DocSpaceTaskKindName, number> = { backup: 0, restore: 1, transfer: 2 };
@@ -103,9 +84,6 @@ class PortalError extends Error {
 const argumentError = (message: string) => new PortalError(400, message, 'System.ArgumentException', -2147024809);
 const notFound = (message: string) => new PortalError(404, message, 'ASC.Common.Web.ItemNotFoundException', -2146233088);
 
-/** Sent as-is: a reply computed once, then written at once or dripped. */
-interface Reply { status: number; headers: Record<string, string>; body: string }
-
 function iso(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
@@ -120,11 +98,8 @@ function stackFor(type: string): string {
 
 export async function startDocSpaceSimulator(opts: DocSpaceSimulatorOptions): Promise<DocSpaceSimulator> {
   const scenario = opts.scenario;
-  const manual = opts.clock === 'manual';
-  const realStart = Date.now();
-  const startAt = opts.startAt ?? realStart;
-  let offset = 0;
-  const now = (): number => startAt + offset + (manual ? 0 : Date.now() - realStart);
+  const clock = virtualClock(opts);
+  const { now, startAt } = clock;
 
   let url = '';
   let tenantId = scenario.tenantId;
@@ -470,17 +445,16 @@ export async function startDocSpaceSimulator(opts: DocSpaceSimulatorOptions): Pr
     });
   }
 
-  function json(status: number, body: unknown): Reply {
-    return { status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(body) };
-  }
-  const empty = (status: number): Reply => ({ status, headers: {}, body: '' });
+  const json = (status: number, body: unknown): Reply => jsonReply(status, body, 'application/json; charset=utf-8');
 
-  async function respond(req: IncomingMessage, path: string, query: URLSearchParams): Promise<Reply> {
+  async function respond(req: IncomingMessage, url: URL): Promise<Reply> {
     const method = (req.method ?? 'GET').toUpperCase();
+    const path = url.pathname;
+    const query = url.searchParams;
     settle();
     const t = now();
     if (restoring(t) && !OPEN_WHILE_RESTORING.some((suffix) => path.endsWith(suffix))) return empty(403);
-    const text = method === 'POST' ? await readBody(req) : '';
+    const text = method === 'POST' ? await readBody(req, () => new Error('request body too large')) : '';
     let body: Record<string, unknown> = {};
     if (text.trim() !== '') {
       try {
@@ -508,121 +482,30 @@ export async function startDocSpaceSimulator(opts: DocSpaceSimulatorOptions): Pr
     }
   }
 
-  const requests: Array<{ method: string; path: string; at: number; authorization: string | undefined }> = [];
-  let faults: Array<{ fault: DocSpaceFault; remaining: number; pathPrefix: string }> = [];
-  const timers = new Set<NodeJS.Timeout>();
-
-  function later(ms: number, run: () => void): void {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      run();
-    }, ms);
-    timer.unref();
-    timers.add(timer);
-  }
-
-  function send(res: ServerResponse, reply: Reply): void {
-    if (res.destroyed || res.headersSent) return;
-    res.writeHead(reply.status, { ...reply.headers, 'content-length': String(Buffer.byteLength(reply.body)) });
-    res.end(reply.body);
-  }
-
-  function drip(res: ServerResponse, reply: Reply, intervalMs: number): void {
-    const bytes = Buffer.from(reply.body);
-    res.writeHead(reply.status, { ...reply.headers, 'content-length': String(bytes.length) });
-    let index = 0;
-    const next = (): void => {
-      if (res.destroyed) return;
-      if (index >= bytes.length) {
-        res.end();
-        return;
-      }
-      res.write(bytes.subarray(index, index + 1));
-      index += 1;
-      later(intervalMs, next);
-    };
-    next();
-  }
-
-  function takeFault(path: string): DocSpaceFault | undefined {
-    const index = faults.findIndex((f) => path.startsWith(f.pathPrefix));
-    const entry = index >= 0 ? faults[index] : undefined;
-    if (!entry) return undefined;
-    entry.remaining -= 1;
-    if (entry.remaining <= 0) faults.splice(index, 1);
-    return entry.fault;
-  }
-
-  const server = createServer((req, res) => {
-    const parsed = new URL(req.url ?? '/', 'http://sim.invalid');
-    const path = parsed.pathname;
-    const method = (req.method ?? 'GET').toUpperCase();
-    requests.push({ method, path, at: now(), authorization: req.headers.authorization });
-    const fault = takeFault(path);
-    const answer = (write: (reply: Reply) => void): void => {
-      respond(req, path, parsed.searchParams).then(write, () => send(res, empty(500)));
-    };
-    if (!fault) return answer((reply) => send(res, reply));
-    switch (fault.kind) {
-      case 'drop':
-        req.socket.destroy();
-        return;
-      case 'malformed-json':
-        return send(res, { status: 200, headers: { 'content-type': 'application/json' }, body: '{"response":{"isCompleted":fal' });
-      case 'status': {
-        const headers: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
-        if (fault.body === undefined && (fault.status === 401 || fault.status === 403)) return send(res, { ...empty(fault.status), headers });
-        const body = fault.body ?? {
-          error: { message: 'Internal server error', type: 'System.Exception', stack: stackFor('System.Exception'), hresult: -2146233088 },
-          status: 1,
-          statusCode: fault.status,
-        };
-        const reply = json(fault.status, body);
-        return send(res, { ...reply, headers: { ...reply.headers, ...headers } });
-      }
-      case 'hang':
-        return later(fault.ms, () => {
-          if (!req.socket.destroyed) answer((reply) => send(res, reply));
-        });
-      case 'drip':
-        return answer((reply) => drip(res, reply, fault.intervalMs));
-    }
+  const http = await startSimulatedHttp({
+    host: opts.host,
+    port: opts.port,
+    clock,
+    respond,
+    malformedJson: '{"response":{"isCompleted":fal',
+    statusReply(fault) {
+      // 401 and 403 come from the authentication layer, which writes no body.
+      if (fault.body === undefined && (fault.status === 401 || fault.status === 403)) return empty(fault.status);
+      return json(fault.status, fault.body ?? {
+        error: { message: 'Internal server error', type: 'System.Exception', stack: stackFor('System.Exception'), hresult: -2146233088 },
+        status: 1,
+        statusCode: fault.status,
+      });
+    },
+    record: (req) => ({ authorization: req.headers.authorization }),
   });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  url = http.url;
   settle();
 
   const view = (task: SimTask | null): DocSpaceTaskView | null => (task ? { kind: task.kind, wire: progressWire(task, now()) } : null);
 
   return {
-    url,
-    advance(ms) {
-      if (!(ms >= 0)) throw new RangeError('advance(ms) needs ms >= 0');
-      offset += ms;
-    },
-    now,
-    requests,
-    countRequests(method, pathPrefix) {
-      const m = method.toUpperCase();
-      return requests.filter((r) => (m === '*' || r.method === m) && r.path.startsWith(pathPrefix)).length;
-    },
-    resetRequests() {
-      requests.length = 0;
-    },
-    fail(fault, o = {}) {
-      faults.push({ fault, remaining: o.count ?? 1, pathPrefix: o.pathPrefix ?? '' });
-    },
-    clearFaults() {
-      faults = [];
-    },
+    ...http,
     failNextTask(kind, o = {}) {
       pendingFailures.set(kind, { atPercent: o.atPercent ?? 40, error: o.error ?? QUOTA_ERROR });
     },
@@ -652,27 +535,5 @@ export async function startDocSpaceSimulator(opts: DocSpaceSimulatorOptions): Pr
       settle();
       return view(restoreTask);
     },
-    close() {
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
   };
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > 1_048_576) reject(new Error('request body too large'));
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
