@@ -1,24 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
-import { silentLogger } from '../src/logger.js';
-import { createGateway, type Gateway } from '../src/server.js';
 import { docSpaceKind } from '../src/sources/docspace/kind.js';
 import type { SimulateOptions } from '../src/sources/kind.js';
 import { collect, eventually } from './support/docspace-world.js';
+import { startKindWorld, type KindWorld } from './support/world.js';
 
 /** The kind's own simulator and contract hooks, driven through a gateway like the vendor-neutral contract test does. */
-
-interface KindWorld {
-  sim: Awaited<ReturnType<typeof docSpaceKind.simulate>>;
-  gateway: Gateway;
-  gql(query: string, variables?: Record<string, unknown>): Promise<any>;
-  ws(): Client;
-  close(): Promise<void>;
-}
 
 let world: KindWorld | undefined;
 afterEach(async () => {
@@ -26,34 +12,8 @@ afterEach(async () => {
   world = undefined;
 });
 
-async function start(options: SimulateOptions): Promise<KindWorld> {
-  const dir = await mkdtemp(join(tmpdir(), 'backupgraph-docspace-kind-'));
-  const sim = await docSpaceKind.simulate(options);
-  const gateway = await createGateway(
-    { listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, sources: [sim.source('docspace-contract')], history: { path: join(dir, 'history.db'), retentionDays: 30 }, auth: { keys: [], anonymousRole: 'operator' } },
-    { logger: silentLogger() },
-  );
-  await eventually(async () => (await fetch(gateway.url.replace(/graphql$/, 'ready'))).status === 200, 10_000, '/ready');
-  const clients: Client[] = [];
-  return {
-    sim,
-    gateway,
-    async gql(query, variables) {
-      const response = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
-      return response.json();
-    },
-    ws() {
-      const client = createClient({ url: gateway.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
-      clients.push(client);
-      return client;
-    },
-    async close() {
-      await Promise.allSettled(clients.map((c) => c.dispose()));
-      await gateway.close();
-      await sim.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+function start(options: SimulateOptions): Promise<KindWorld> {
+  return startKindWorld(docSpaceKind, options);
 }
 
 /** Moves the manual clock in steps so the pollers see each step. */

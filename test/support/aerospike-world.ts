@@ -1,31 +1,23 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createClient, type Client } from 'graphql-ws';
 import { pino } from 'pino';
-import WebSocket from 'ws';
-import type { GatewayConfig } from '../../src/config.js';
-import { createGateway, type Gateway } from '../../src/server.js';
+import type { Gateway } from '../../src/server.js';
 import type { AerospikeSourceConfig } from '../../src/sources/aerospike/kind.js';
 import { testScenario } from '../../src/sources/aerospike/scenarios.js';
 import { startAerospikeSimulator, type AbsSimulator, type AbsSimulatorOptions } from '../../src/sources/aerospike/simulator.js';
-import { eventually, type GraphQLResponse } from './harness.js';
+import { startGateway, type GatewayClients } from './gateway.js';
+import type { GraphQLResponse } from './streams.js';
 
 /**
  * A disposable world for one ABS test: the ABS simulator (manual clock by default) and a gateway
  * on ephemeral loopback ports, a fresh history file, and every log line the gateway wrote (at
  * trace level) so that tests can check no secret reaches the logs.
  */
-export interface AbsWorld {
+export interface AbsWorld extends GatewayClients {
   sim: AbsSimulator;
   gateway: Gateway;
   source: string;
   logs: string[];
-  gql<T = any>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
-  ws(): Client;
   /** Moves the simulator clock and lets the gateway's pollers look again. */
   advance(ms: number): Promise<void>;
-  close(): Promise<void>;
 }
 
 export const SOURCE = 'abs-test';
@@ -37,11 +29,10 @@ export interface AbsWorldOptions {
 }
 
 export async function startAbsWorld(options: AbsWorldOptions = {}): Promise<AbsWorld> {
-  const dir = await mkdtemp(join(tmpdir(), 'backupgraph-abs-'));
   const sim = await startAerospikeSimulator({ scenario: testScenario(), clock: 'manual', startAt: START, ...options.sim });
-  const config: GatewayConfig = {
-    listen: { host: '127.0.0.1', port: 0 },
-    dataDir: dir,
+  const logs: string[] = [];
+  const logger = pino({ level: 'trace' }, { write: (line: string) => void logs.push(line) });
+  const g = await startGateway({
     sources: [
       {
         name: SOURCE,
@@ -53,43 +44,22 @@ export async function startAbsWorld(options: AbsWorldOptions = {}): Promise<AbsW
         ...options.source,
       } as AerospikeSourceConfig,
     ],
-    history: { path: join(dir, 'history.db'), retentionDays: 30 },
-    // Tests and benchmarks drive mutations: anonymous callers are operators here, on purpose.
-    auth: { keys: [], anonymousRole: 'operator' },
-  };
-  const logs: string[] = [];
-  const logger = pino({ level: 'trace' }, { write: (line: string) => void logs.push(line) });
-  const gateway = await createGateway(config, { logger });
-  await eventually(async () => (await fetch(gateway.url.replace(/graphql$/, 'ready'))).status === 200, 10_000, '/ready');
-  const clients: Client[] = [];
+    logger,
+    prefix: 'backupgraph-abs-',
+    upstream: sim,
+  });
   return {
     sim,
-    gateway,
+    gateway: g.gateway,
     source: SOURCE,
     logs,
-    async gql(query, variables) {
-      const response = await fetch(gateway.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
-        body: JSON.stringify({ query, variables }),
-      });
-      return (await response.json()) as GraphQLResponse<any>;
-    },
-    ws() {
-      const client = createClient({ url: gateway.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
-      clients.push(client);
-      return client;
-    },
+    gql: g.gql,
+    ws: g.ws,
     async advance(ms) {
       sim.advance(ms);
       await new Promise((resolve) => setTimeout(resolve, 250)); // a little over one active poll
     },
-    async close() {
-      await Promise.allSettled(clients.map((c) => c.dispose()));
-      await gateway.close();
-      await sim.close();
-      await rm(dir, { recursive: true, force: true });
-    },
+    close: g.close,
   };
 }
 

@@ -1,37 +1,29 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createClient, type Client } from 'graphql-ws';
 import { pino } from 'pino';
-import WebSocket from 'ws';
-import type { GatewayConfig } from '../../src/config.js';
-import { createGateway, type Gateway } from '../../src/server.js';
+import type { Gateway } from '../../src/server.js';
 import type { DocSpaceSourceConfig } from '../../src/sources/docspace/kind.js';
 import { testScenario, type DocSpaceScenario } from '../../src/sources/docspace/scenarios.js';
 import { startDocSpaceSimulator, type DocSpaceSimulator } from '../../src/sources/docspace/simulator.js';
-import { eventually, type GraphQLResponse } from './harness.js';
+import { startGateway, type GatewayClients } from './gateway.js';
+import type { GraphQLResponse } from './streams.js';
 
-export { collect, eventually } from './harness.js';
+export { collect, eventually } from './streams.js';
 
 /**
  * A disposable DocSpace world for one test: the portal simulator on a manual clock, a gateway on
  * an ephemeral loopback port with a fresh history file, and every log line the gateway writes
  * (debug level) captured for the no-secret / no-stack assertions.
  */
-export interface DocSpaceWorld {
+export interface DocSpaceWorld extends GatewayClients {
   sim: DocSpaceSimulator;
   gateway: Gateway;
   /** The API key the simulator accepts (and the source sends). */
   token: string;
   /** Every log line written so far (JSON text). */
   logs: string[];
-  gql<T = any>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
-  ws(): Client;
   /** Moves the portal's clock in steps, letting the gateway's pollers see each step. */
   advance(ms: number, stepMs?: number): Promise<void>;
   restartGateway(): Promise<void>;
-  close(): Promise<void>;
 }
 
 export const SOURCE = 'portal';
@@ -45,11 +37,16 @@ export interface DocSpaceWorldOptions {
 }
 
 export async function startDocSpaceWorld(options: DocSpaceWorldOptions = {}): Promise<DocSpaceWorld> {
-  const dir = await mkdtemp(join(tmpdir(), 'backupgraph-docspace-'));
   const sim = await startDocSpaceSimulator({ scenario: { ...testScenario(), apiKeys: [API_KEY], ...options.scenario }, clock: 'manual', startAt: START });
-  const config: GatewayConfig = {
-    listen: { host: '127.0.0.1', port: 0 },
-    dataDir: dir,
+  const logs: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(...String(chunk).split('\n').filter((line) => line !== ''));
+      done();
+    },
+  });
+  const logger = pino({ level: 'debug' }, stream);
+  const g = await startGateway({
     sources: [
       {
         name: SOURCE,
@@ -63,64 +60,28 @@ export async function startDocSpaceWorld(options: DocSpaceWorldOptions = {}): Pr
       },
       ...(options.extraSources?.(sim.url) ?? []),
     ],
-    history: { path: join(dir, 'history.db'), retentionDays: 30 },
-    // Tests and benchmarks drive mutations: anonymous callers are operators here, on purpose.
-    auth: { keys: [], anonymousRole: 'operator' },
-  };
-  const logs: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      logs.push(...String(chunk).split('\n').filter((line) => line !== ''));
-      done();
-    },
+    logger,
+    prefix: 'backupgraph-docspace-',
+    upstream: sim,
   });
-  const logger = pino({ level: 'debug' }, stream);
-  let gateway = await ready(await createGateway(config, { logger }));
-  const clients: Client[] = [];
-
-  const world: DocSpaceWorld = {
+  return {
     sim,
     token: API_KEY,
     logs,
     get gateway() {
-      return gateway;
+      return g.gateway;
     },
-    async gql(query, variables) {
-      const response = await fetch(gateway.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
-        body: JSON.stringify({ query, variables }),
-      });
-      return (await response.json()) as GraphQLResponse<any>;
-    },
-    ws() {
-      const client = createClient({ url: gateway.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
-      clients.push(client);
-      return client;
-    },
+    gql: g.gql,
+    ws: g.ws,
     async advance(ms, stepMs = 1_000) {
       for (let moved = 0; moved < ms; moved += stepMs) {
         sim.advance(Math.min(stepMs, ms - moved));
         await new Promise((resolve) => setTimeout(resolve, 120));
       }
     },
-    async restartGateway() {
-      await gateway.close();
-      gateway = await ready(await createGateway(config, { logger }));
-    },
-    async close() {
-      await Promise.allSettled(clients.map((c) => c.dispose()));
-      await gateway.close();
-      await sim.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  } as DocSpaceWorld;
-  return world;
-}
-
-async function ready(gateway: Gateway): Promise<Gateway> {
-  await eventually(async () => (await fetch(gateway.url.replace(/graphql$/, 'ready'))).status === 200, 10_000, '/ready');
-  return gateway;
+    restartGateway: g.restart,
+    close: g.close,
+  };
 }
 
 /**
