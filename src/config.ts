@@ -37,6 +37,15 @@ const fileConfig = z
       })
       .strict()
       .optional(),
+    tracing: z
+      .object({
+        otlpEndpoint: z
+          .url({ protocol: /^https?$/ })
+          .refine((u) => !new URL(u).username && !new URL(u).password, 'no credentials in the URL (use OTEL_EXPORTER_OTLP_HEADERS)'),
+        serviceName: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
     shutdown: z
       .object({ drainMs: z.number().int().min(0).max(600_000).default(10_000) })
       .strict()
@@ -120,6 +129,8 @@ export interface GatewayConfig {
   auth?: AuthConfig;
   /** On SIGTERM: how long in-flight requests may take to finish (default 10 s). */
   shutdown?: { drainMs: number };
+  /** OpenTelemetry traces, off unless an OTLP endpoint is given (src/tracing.ts). */
+  tracing?: { otlpEndpoint: string; serviceName?: string };
 }
 
 export class ConfigError extends Error {
@@ -189,6 +200,7 @@ export function parseConfig(raw: unknown, options: LoadOptions = {}): GatewayCon
     ...(base.data.limits ? { limits: base.data.limits } : {}),
     ...(base.data.auth ? { auth: resolveAuth(base.data.auth, env) } : {}),
     ...(base.data.shutdown ? { shutdown: base.data.shutdown } : {}),
+    ...(base.data.tracing ? { tracing: base.data.tracing } : {}),
   };
 }
 

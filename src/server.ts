@@ -19,6 +19,7 @@ import { useReadiness } from './plugins/use-readiness.js';
 import { useSharedSubscriptions } from './plugins/use-shared-subscriptions.js';
 import { schema } from './schema/index.js';
 import { createServices } from './services.js';
+import { startTracing, type TracingOptions } from './tracing.js';
 import type { SourceRegistry } from './sources/registry.js';
 import { attachGraphqlWs } from './transports/graphql-ws.js';
 
@@ -47,12 +48,15 @@ export interface GatewayOptions {
   drainMs?: number;
   /** Reported by /health (default: package.json's). */
   version?: string;
+  /** OpenTelemetry traces to an OTLP endpoint (default: the config's `tracing`; off when neither). */
+  tracing?: TracingOptions;
 }
 
 /** One gateway: the shared services, yoga (HTTP, SSE, GraphiQL) and graphql-ws on one port. */
 export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger();
-  const services = createServices(config, logger);
+  const tracing = startTracing(options.tracing ?? config.tracing, logger);
+  const services = createServices(config, logger, { pollTick: tracing.pollTick });
   const maskError = createMaskError(logger);
   const maxBodyBytes = config.http?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const corsOrigins = config.http?.cors?.origins ?? [];
@@ -83,6 +87,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     multipart: false,
     maxRequestBodySize: maxBodyBytes,
     plugins: [
+      // First, so that refusals by the plugins after it are traced too.
+      ...tracing.plugins(),
       useRequestLog(logger.child({ component: 'http' })),
       useHostCheck(hostAllowed),
       auth.plugin as never,
@@ -121,6 +127,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       clearTimeout(deadline);
       await yoga.dispose();
       await services.close();
+      await tracing.close();
     })());
 
   return { url: `http://${host}:${port}/graphql`, port, httpServer, yoga, services, close };

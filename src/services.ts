@@ -3,7 +3,7 @@ import type { GatewayServices } from './context.js';
 import { openHistoryStore } from './history/store.js';
 import type { Logger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
-import { PollerHub } from './live/poller.js';
+import { PollerHub, type PollerOptions } from './live/poller.js';
 import { createGatewayPubSub } from './live/pubsub.js';
 import { OperationTracker } from './live/tracker.js';
 import { findKind } from './sources/kinds.js';
@@ -15,7 +15,11 @@ const PRUNE_EVERY_MS = 60 * 60 * 1000;
  * The long-lived parts of one gateway: history, pubsub, the shared poller, the tracker, and one
  * runtime per configured source, each created by its kind (sources/kinds.ts).
  */
-export function createServices(config: GatewayConfig, logger: Logger): GatewayServices & { close(): Promise<void> } {
+export function createServices(
+  config: GatewayConfig,
+  logger: Logger,
+  options: { pollTick?: PollerOptions['onTick'] } = {},
+): GatewayServices & { close(): Promise<void> } {
   const history = openHistoryStore(config.history.path);
   const prune = () => {
     try {
@@ -31,6 +35,7 @@ export function createServices(config: GatewayConfig, logger: Logger): GatewaySe
   const pubsub = createGatewayPubSub();
   const poller = new PollerHub({
     onCallbackError: (key, error) => logger.error({ err: error, feed: key }, 'live loop callback failed'),
+    ...(options.pollTick ? { onTick: options.pollTick } : {}),
   });
   const tracker = new OperationTracker({
     pubsub,

@@ -46,6 +46,8 @@ export interface PollerOptions {
   random?: () => number;
   /** A spec callback threw (a bug, e.g. in a vendor's mapping): the loop goes on, this reports it. */
   onCallbackError?: (key: string, error: unknown) => void;
+  /** Runs each tick (tracing makes it a root trace of its own); default: just run it. */
+  onTick?: (key: string, tick: () => Promise<void>) => Promise<void>;
 }
 
 function retryAfterOf(error: unknown): number | undefined {
@@ -92,7 +94,11 @@ class Loop<T> {
     return controller ? this.inflight : undefined;
   }
 
-  private async run(): Promise<void> {
+  private run(): Promise<void> {
+    return this.options.onTick(this.spec.key, () => this.tick());
+  }
+
+  private async tick(): Promise<void> {
     if (this.stopped) return;
     this.timer = undefined;
     const controller = new AbortController();
@@ -186,6 +192,7 @@ export class PollerHub {
       maxBackoffMs: options.maxBackoffMs ?? 60_000,
       random: options.random ?? Math.random,
       onCallbackError: options.onCallbackError ?? (() => undefined),
+      onTick: options.onTick ?? ((_key, tick) => tick()),
     };
   }
 
