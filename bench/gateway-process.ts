@@ -28,6 +28,8 @@ const config: GatewayConfig = {
   history: { path: join(dir, 'history.db'), retentionDays: 30 },
   // Tests and benchmarks drive mutations: anonymous callers are operators here, on purpose.
   auth: { keys: [], anonymousRole: 'operator' },
+  // The benchmark multiplexes up to 500 subscriptions on one WebSocket.
+  limits: { subscriptionsPerConnection: 1_000 },
 };
 const gateway = await createGateway(config, { logger: silentLogger() });
 
