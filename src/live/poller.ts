@@ -12,7 +12,7 @@
  * latest error and the latest value, in their arrival order.
  */
 
-import { serialise, Watcher, type QueuedEvent } from './watcher.js';
+import { joinWatcher, serialise, Watcher, type QueuedEvent } from './watcher.js';
 
 export { stableStringify } from './watcher.js';
 
@@ -201,10 +201,10 @@ export class PollerHub {
    * (iterator return() or signal abort) stops it and aborts an in-flight fetch.
    */
   watch<T>(spec: PollSpec<T>, signal?: AbortSignal): AsyncIterableIterator<PollEvent<T>> {
-    const watcher = new Watcher<T>();
     if (this.closed || signal?.aborted) {
-      watcher.end();
-      return watcher;
+      const ended = new Watcher<T>();
+      ended.end();
+      return ended;
     }
     let loop = this.loops.get(spec.key) as Loop<T> | undefined;
     const starting = !loop;
@@ -213,15 +213,7 @@ export class PollerHub {
       this.loops.set(spec.key, loop);
     }
     const owner = loop;
-    owner.watchers.add(watcher);
-    const onAbort = (): void => watcher.end();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    watcher.setDetach(() => {
-      signal?.removeEventListener('abort', onAbort);
-      owner.watchers.delete(watcher);
-      if (owner.watchers.size === 0) this.stopLoop(spec.key, owner);
-    });
-    if (owner.lastEvent) watcher.push(owner.lastEvent);
+    const watcher = joinWatcher(owner, signal, () => this.stopLoop(spec.key, owner));
     if (starting) owner.start(this.drainingFor(spec.key));
     return watcher;
   }

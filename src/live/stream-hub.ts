@@ -12,7 +12,7 @@
 import { GatewayError } from '../errors.js';
 import type { HealthTracker } from '../sources/health.js';
 import type { PollEvent } from './poller.js';
-import { serialise, Watcher, type QueuedEvent } from './watcher.js';
+import { joinWatcher, serialise, Watcher, type QueuedEvent } from './watcher.js';
 
 /** What an open session reports to the hub. Calls after the session ended are ignored. */
 export interface StreamSink<T> {
@@ -188,10 +188,10 @@ export class StreamHub {
    * (iterator return() or signal abort) closes it.
    */
   watch<T>(spec: StreamSpec<T>, signal?: AbortSignal): AsyncIterableIterator<PollEvent<T>> {
-    const watcher = new Watcher<T>();
     if (this.closed || signal?.aborted) {
-      watcher.end();
-      return watcher;
+      const ended = new Watcher<T>();
+      ended.end();
+      return ended;
     }
     let session = this.sessions.get(spec.key) as Session<T> | undefined;
     const starting = !session;
@@ -202,15 +202,7 @@ export class StreamHub {
       this.sessions.set(spec.key, session);
     }
     const owner = session;
-    owner.watchers.add(watcher);
-    const onAbort = (): void => watcher.end();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    watcher.setDetach(() => {
-      signal?.removeEventListener('abort', onAbort);
-      owner.watchers.delete(watcher);
-      if (owner.watchers.size === 0) this.stopSession(spec.key, owner);
-    });
-    if (owner.lastEvent) watcher.push(owner.lastEvent);
+    const watcher = joinWatcher(owner, signal, () => this.stopSession(spec.key, owner));
     if (starting) owner.start();
     return watcher;
   }

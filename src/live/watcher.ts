@@ -126,3 +126,21 @@ export class Watcher<T> implements AsyncIterableIterator<PollEvent<T>> {
   }
 }
 
+
+/**
+ * Joins a new watcher to a shared loop's watchers: it leaves on return() or when `signal` aborts,
+ * `onLast` runs when the last one has left, and it gets the loop's latest event at once.
+ */
+export function joinWatcher<T>(owner: { watchers: Set<Watcher<T>>; lastEvent?: QueuedEvent<T> | undefined }, signal: AbortSignal | undefined, onLast: () => void): Watcher<T> {
+  const watcher = new Watcher<T>();
+  owner.watchers.add(watcher);
+  const onAbort = (): void => watcher.end();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  watcher.setDetach(() => {
+    signal?.removeEventListener('abort', onAbort);
+    owner.watchers.delete(watcher);
+    if (owner.watchers.size === 0) onLast();
+  });
+  if (owner.lastEvent) watcher.push(owner.lastEvent);
+  return watcher;
+}
