@@ -32,6 +32,8 @@ export interface GatewayErrorOptions {
   retryAfterMs?: number | undefined;
   /** Safe, structured extras for `extensions` (never secrets). */
   details?: Record<string, unknown> | undefined;
+  /** Whether retrying soon may help; default: by code (unavailable and timeouts do). */
+  transient?: boolean | undefined;
   cause?: unknown;
 }
 
@@ -46,6 +48,7 @@ export class GatewayError extends GraphQLError {
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
   readonly details: Record<string, unknown> | undefined;
+  private readonly retryable: boolean | undefined;
 
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
     super(message, {
@@ -62,13 +65,14 @@ export class GatewayError extends GraphQLError {
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
     this.details = options.details;
+    this.retryable = options.transient;
     // Kept for server-side debugging only; never serialised (GraphQLError.toJSON ignores it).
     if (options.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false });
   }
 
   /** Retrying may help (the upstream was down, slow or overloaded), as opposed to a rejected request. */
   get transient(): boolean {
-    return this.code === 'UPSTREAM_UNAVAILABLE' || this.code === 'UPSTREAM_TIMEOUT';
+    return this.retryable ?? (this.code === 'UPSTREAM_UNAVAILABLE' || this.code === 'UPSTREAM_TIMEOUT');
   }
 }
 

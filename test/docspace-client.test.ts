@@ -202,8 +202,10 @@ describe('restores', () => {
     expect(first).toMatchObject({ kind: 'RESTORE', typename: 'DocSpaceRestore', status: 'PENDING' });
 
     sim.advance(4_000);
+    const asked = sim.countRequests('GET', '/api/2.0/backup/getbackupprogress');
     const restoring = await failure(client.getBackupProgress());
     expect(restoring).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', status: 403, details: { restoring: true } });
+    expect(sim.countRequests('GET', '/api/2.0/backup/getbackupprogress') - asked).toBe(1); // not retried: a restore lasts minutes
     expect(isPortalRestoring(restoring)).toBe(true);
     expect(restoring.message).toContain('being restored');
     expect(restoring.extensions['restoring']).toBe(true);

@@ -49,7 +49,10 @@ export interface HttpClientOptions {
    * A vendor's own reading of a status, before the generic mapping: e.g. DocSpace answers every
    * call with an empty 403 while a restore runs, which means "restoring", not "forbidden".
    */
-  classifyStatus?: (status: number, body: string) => { code: ErrorCode; message: string; details?: Record<string, unknown> } | undefined;
+  classifyStatus?: (
+    status: number,
+    body: string,
+  ) => { code: ErrorCode; message: string; details?: Record<string, unknown>; transient?: boolean } | undefined;
 }
 
 export interface HttpRequest {
@@ -197,7 +200,7 @@ export class HttpClient {
     const upstream = this.options.upstream;
     const classified = this.options.classifyStatus?.(status, text);
     if (classified) {
-      return new GatewayError(classified.code, this.clean(classified.message), { source, status, retryAfterMs, details: classified.details });
+      return new GatewayError(classified.code, this.clean(classified.message), { source, status, retryAfterMs, details: classified.details, transient: classified.transient });
     }
     if (status === 401 || status === 403) {
       return new GatewayError('UPSTREAM_UNAUTHORIZED', `${upstream} refused the request (${status})${detail}`, { source, status });

@@ -92,6 +92,8 @@ export function classifyDocSpaceStatus(status: number, body: string): ReturnType
     code: 'UPSTREAM_UNAVAILABLE',
     message: 'DocSpace portal is being restored: only the restore progress answers until it is back',
     details: { restoring: true },
+    // The restore lasts minutes: retrying within one call only multiplies requests.
+    transient: false,
   };
 }
 
