@@ -46,6 +46,10 @@ const fileConfig = z
       })
       .strict()
       .optional(),
+    persistedOperations: z
+      .object({ file: z.string().min(1), only: z.boolean().default(true) })
+      .strict()
+      .optional(),
     shutdown: z
       .object({ drainMs: z.number().int().min(0).max(600_000).default(10_000) })
       .strict()
@@ -129,6 +133,8 @@ export interface GatewayConfig {
   auth?: AuthConfig;
   /** On SIGTERM: how long in-flight requests may take to finish (default 10 s). */
   shutdown?: { drainMs: number };
+  /** A file of persisted operations (id → document); with `only`, nothing else runs. */
+  persistedOperations?: { file: string; only: boolean };
   /** OpenTelemetry traces, off unless an OTLP endpoint is given (src/tracing.ts). */
   tracing?: { otlpEndpoint: string; serviceName?: string };
 }
@@ -201,6 +207,9 @@ export function parseConfig(raw: unknown, options: LoadOptions = {}): GatewayCon
     ...(base.data.auth ? { auth: resolveAuth(base.data.auth, env) } : {}),
     ...(base.data.shutdown ? { shutdown: base.data.shutdown } : {}),
     ...(base.data.tracing ? { tracing: base.data.tracing } : {}),
+    ...(base.data.persistedOperations
+      ? { persistedOperations: { ...base.data.persistedOperations, file: resolve(baseDir, base.data.persistedOperations.file) } }
+      : {}),
   };
 }
 

@@ -14,6 +14,7 @@ import { hostChecker, useHostCheck } from './plugins/use-host-check.js';
 import { useRequestLog } from './plugins/use-request-log.js';
 import { useDrain } from './plugins/use-drain.js';
 import { useHealth } from './plugins/use-health.js';
+import { persistedOperations } from './plugins/use-persisted-operations-only.js';
 import { useQueryLimits } from './plugins/use-query-limits.js';
 import { useReadiness } from './plugins/use-readiness.js';
 import { useSharedSubscriptions } from './plugins/use-shared-subscriptions.js';
@@ -63,6 +64,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const hostAllowed = hostChecker(config.http?.allowedHosts, config.listen.host);
   const authenticator = new Authenticator(config.auth ?? OPEN_AUTH);
   const auth = useAuth(authenticator, '/graphql');
+  const persisted = config.persistedOperations ? persistedOperations(config.persistedOperations) : undefined;
   const draining = new AbortController();
   const drain = useDrain(draining.signal);
 
@@ -94,6 +96,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       auth.plugin as never,
       useCSRFPrevention({ requestHeaders: ['x-graphql-csrf', 'graphql-preflight', 'apollo-require-preflight'] }),
       useHealth(options.version ?? packageVersion(), draining.signal),
+      ...(persisted ? [persisted.plugin] : []),
       ...useQueryLimits(config.limits),
       useReadiness(services.registry, draining.signal),
       drain.plugin,
@@ -104,7 +107,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   });
 
   const httpServer = createServer(yoga);
-  const ws = attachGraphqlWs(httpServer, yoga, { keepAliveMs: options.keepAliveMs ?? 12_000, maskError, maxPayloadBytes: maxBodyBytes, authenticator, hostAllowed });
+  const ws = attachGraphqlWs(httpServer, yoga, { keepAliveMs: options.keepAliveMs ?? 12_000, maskError, maxPayloadBytes: maxBodyBytes, authenticator, hostAllowed, ...(persisted ? { persisted } : {}) });
   const port = await listen(httpServer, config.listen);
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   probeSources(services.registry, logger);

@@ -5,6 +5,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Authenticator, Identity } from '../auth.js';
 import type { GatewayContext } from '../context.js';
+import type { PersistedOperations } from '../plugins/use-persisted-operations-only.js';
 
 interface Enveloped {
   execute: (args: ExecutionArgs) => never;
@@ -20,7 +21,7 @@ interface Enveloped {
 export function attachGraphqlWs(
   httpServer: Server,
   yoga: YogaServerInstance<Record<string, unknown>, GatewayContext>,
-  options: { keepAliveMs: number; maskError: (error: unknown, message: string) => Error; maxPayloadBytes: number; authenticator: Authenticator; hostAllowed: (host: string | undefined) => boolean },
+  options: { keepAliveMs: number; maskError: (error: unknown, message: string) => Error; maxPayloadBytes: number; authenticator: Authenticator; hostAllowed: (host: string | undefined) => boolean; persisted?: PersistedOperations },
 ): { close(): Promise<void> } {
   // The same size limit as an HTTP body: a larger message (a 99 MB connection_init) closes the socket (1009).
   const wsServer = new WebSocketServer({
@@ -53,7 +54,7 @@ export function attachGraphqlWs(
         const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params, caller });
         let document;
         try {
-          document = enveloped.parse(params.query);
+          document = enveloped.parse(options.persisted ? options.persisted.resolve(params) : params.query);
         } catch (error) {
           return [options.maskError(error, 'Unexpected error.')] as never;
         }

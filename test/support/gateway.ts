@@ -36,6 +36,8 @@ export interface StartGatewayOptions {
   /** Keys and roles (default: no keys, anonymous callers are operators). */
   auth?: AuthConfig;
   limits?: QueryLimitsConfig;
+  /** Any further configuration (persisted operations, HTTP options, …). */
+  config?: Partial<Pick<GatewayConfig, 'http' | 'persistedOperations' | 'shutdown' | 'tracing'>>;
   /** Default: silent. */
   logger?: Logger;
   gatewayOptions?: GatewayOptions;
@@ -55,6 +57,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<TestGa
     // Tests and benchmarks drive mutations: anonymous callers are operators here, on purpose.
     auth: options.auth ?? { keys: [], anonymousRole: 'operator' },
     ...(options.limits ? { limits: options.limits } : {}),
+    ...options.config,
   };
   const gatewayOptions: GatewayOptions = { logger: options.logger ?? silentLogger(), ...options.gatewayOptions };
   const start = async () => ready(await createGateway(config, gatewayOptions));

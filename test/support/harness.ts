@@ -4,7 +4,7 @@ import type { AivenSourceConfig } from '../../src/sources/aiven/kind.js';
 import type { Gateway, GatewayOptions } from '../../src/server.js';
 import { testScenario, type AivenScenario } from '../../src/sources/aiven/scenarios.js';
 import { startAivenSimulator, type AivenSimulator } from '../../src/sources/aiven/simulator.js';
-import { startGateway, type GatewayClients } from './gateway.js';
+import { startGateway, type GatewayClients, type StartGatewayOptions } from './gateway.js';
 import { eventually, type GraphQLResponse } from './streams.js';
 
 export { collect, eventually, type GraphQLResponse } from './streams.js';
@@ -34,6 +34,7 @@ export interface WorldOptions {
   /** Keys and roles (default: no keys, anonymous callers are operators). */
   auth?: AuthConfig;
   limits?: QueryLimitsConfig;
+  config?: StartGatewayOptions['config'];
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
@@ -54,6 +55,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     ],
     auth: options.auth,
     limits: options.limits,
+    config: options.config,
     gatewayOptions: options.gateway,
     upstream: sim,
   });
