@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 
 /**
  * Who may do what: API keys from the environment, each with a role. `viewer` may query and
@@ -10,6 +11,8 @@ export const ROLES: readonly Role[] = ['viewer', 'operator'];
 
 export interface AuthConfig {
   keys: Array<{ key: string; role: Role }>;
+  /** JWTs from an issuer's JWKS, the role in a claim (`viewer` or `operator`). */
+  jwt?: { jwksUrl: string; issuer: string; audience?: string | undefined; roleClaim: string } | undefined;
   /** The role of a caller that sends no key; `none` refuses them (401 / 4401). */
   anonymousRole: Role | 'none';
 }
@@ -21,17 +24,20 @@ export type Identity = { role: Role; caller: string } | { refused: 'missing' | '
 
 export class Authenticator {
   private readonly digests: Array<{ digest: Buffer; role: Role }>;
+  /** jose fetches the issuer's keys when first needed and caches them (refetching on an unknown kid). */
+  private readonly jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
 
   constructor(readonly config: AuthConfig) {
     this.digests = config.keys.map(({ key, role }) => ({ digest: digest(key), role }));
+    this.jwks = config.jwt ? createRemoteJWKSet(new URL(config.jwt.jwksUrl)) : undefined;
   }
 
   get keyed(): boolean {
     return this.digests.length > 0;
   }
 
-  /** From an `Authorization: Bearer <key>` value (or a bare key, as graphql-ws payloads carry it). */
-  identify(credential: string | null | undefined): Identity {
+  /** From an `Authorization: Bearer <key or JWT>` value (or a bare one, as graphql-ws payloads carry it). */
+  async identify(credential: string | null | undefined): Promise<Identity> {
     const key = credential?.replace(/^Bearer\s+/i, '').trim();
     if (!key) return this.config.anonymousRole === 'none' ? { refused: 'missing' } : { role: this.config.anonymousRole, caller: 'anonymous' };
     // Every configured key is compared, in constant time, whatever matches first.
@@ -40,7 +46,19 @@ export class Authenticator {
     this.digests.forEach((entry, i) => {
       if (timingSafeEqual(entry.digest, offered) && found === undefined) found = { role: entry.role, caller: `key#${i + 1}` };
     });
-    return found ?? { refused: 'invalid' };
+    return found ?? (this.jwks && key.split('.').length === 3 ? this.verifyJwt(key) : { refused: 'invalid' });
+  }
+
+  private async verifyJwt(token: string): Promise<Identity> {
+    const jwt = this.config.jwt!;
+    try {
+      const { payload } = await jwtVerify(token, this.jwks!, { issuer: jwt.issuer, ...(jwt.audience ? { audience: jwt.audience } : {}) });
+      const role = payload[jwt.roleClaim];
+      if (role !== 'viewer' && role !== 'operator') return { refused: 'invalid' };
+      return { role, caller: `jwt:${String(payload.sub ?? 'unknown').slice(0, 64)}` };
+    } catch {
+      return { refused: 'invalid' }; // expired, wrong issuer or audience, bad signature: all "not valid"
+    }
   }
 }
 

@@ -60,6 +60,10 @@ const fileConfig = z
           .array(z.object({ env: secretRef.shape.env, role: z.enum(['viewer', 'operator']) }).strict())
           .default([]),
         anonymousRole: z.enum(['none', 'viewer', 'operator']).optional(),
+        jwt: z
+          .object({ jwksUrl: z.url(), issuer: z.string().min(1), audience: z.string().min(1).optional(), roleClaim: z.string().min(1).default('role') })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),
@@ -214,14 +218,18 @@ export function parseConfig(raw: unknown, options: LoadOptions = {}): GatewayCon
 }
 
 /** API keys from the environment; with keys, a caller without one is refused unless said otherwise. */
-function resolveAuth(auth: { keys: Array<{ env: string; role: Role }>; anonymousRole?: Role | 'none' | undefined }, env: NodeJS.ProcessEnv): AuthConfig {
+function resolveAuth(
+  auth: { keys: Array<{ env: string; role: Role }>; anonymousRole?: Role | 'none' | undefined; jwt?: AuthConfig['jwt'] },
+  env: NodeJS.ProcessEnv,
+): AuthConfig {
   const keys = auth.keys.map(({ env: name, role }, i) => {
     const key = env[name];
     if (key === undefined || key === '') throw new ConfigError(`auth.keys[${i}]: environment variable ${name} is not set`);
     if (key.length < 16) throw new ConfigError(`auth.keys[${i}]: the key in ${name} is too short (at least 16 characters)`);
     return { key, role };
   });
-  return { keys, anonymousRole: auth.anonymousRole ?? (keys.length > 0 ? 'none' : 'viewer') };
+  const identified = keys.length > 0 || auth.jwt !== undefined;
+  return { keys, ...(auth.jwt ? { jwt: auth.jwt } : {}), anonymousRole: auth.anonymousRole ?? (identified ? 'none' : 'viewer') };
 }
 
 /** Replaces every `{ env }` reference, in any key at any depth, by the variable's value. */

@@ -58,6 +58,11 @@ describe('configuration', () => {
     expect(errorOf({ sources: [aiven], auth: { keys: [{ env: 'NOPE_KEY', role: 'viewer' }] } })).toBe('auth.keys[0]: environment variable NOPE_KEY is not set');
     expect(errorOf({ sources: [aiven], auth: { keys: [{ env: 'SHORT', role: 'viewer' }] } }, { ...env, SHORT: 'abc' })).toMatch(/too short/);
     expect(parseConfig({ sources: [aiven], auth: { anonymousRole: 'operator' } }, { env }).auth).toEqual({ keys: [], anonymousRole: 'operator' });
+    expect(parseConfig({ sources: [aiven], auth: { jwt: { jwksUrl: 'https://id.example/jwks.json', issuer: 'https://id.example' } } }, { env }).auth).toEqual({
+      keys: [],
+      jwt: { jwksUrl: 'https://id.example/jwks.json', issuer: 'https://id.example', roleClaim: 'role' },
+      anonymousRole: 'none',
+    });
   });
 
   it('describes the file as a JSON Schema generated from the same validation, one entry per kind', () => {

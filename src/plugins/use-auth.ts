@@ -18,11 +18,11 @@ import { GatewayError } from '../errors.js';
 export function useAuth(auth: Authenticator, graphqlEndpoint: string): { plugin: Plugin<GatewayContext>; identityOf(request: Request | undefined): Caller } {
   const identities = new WeakMap<Request, Caller>();
   const plugin: Plugin<GatewayContext> = {
-    onRequest({ request, url, fetchAPI, endResponse }) {
+    async onRequest({ request, url, fetchAPI, endResponse }) {
       if (url.pathname !== graphqlEndpoint) return;
       // GraphiQL's page holds nothing secret; the requests it makes carry the key (headers editor).
       if (request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html')) return;
-      const identity = auth.identify(request.headers.get('authorization'));
+      const identity = await auth.identify(request.headers.get('authorization'));
       if ('role' in identity) {
         identities.set(request, identity);
         return;

@@ -38,10 +38,10 @@ export function attachGraphqlWs(
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
       // The key travels in the connection_init payload: { authorization: "Bearer …" } (or { apiKey }).
       // No key where one is needed: 4401; a key the gateway does not know: 4403.
-      onConnect: (ctx) => {
+      onConnect: async (ctx) => {
         const payload = (ctx.connectionParams ?? {}) as { authorization?: unknown; apiKey?: unknown };
         const credential = typeof payload.authorization === 'string' ? payload.authorization : typeof payload.apiKey === 'string' ? payload.apiKey : undefined;
-        const identity = options.authenticator.identify(credential);
+        const identity = await options.authenticator.identify(credential);
         if ('role' in identity) {
           (ctx.extra as { caller?: Identity }).caller = identity;
           return true;
