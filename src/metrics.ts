@@ -1,6 +1,6 @@
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import type { Plugin } from 'graphql-yoga';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { OperationEvent } from './model/operation.js';
 import type { PollerHub } from './live/poller.js';
 import type { OperationTracker } from './live/tracker.js';
@@ -10,7 +10,7 @@ import { sourceKindValue } from './sources/kind.js';
 /**
  * Prometheus metrics of one gateway, in its own registry (several gateways can share a process):
  * GraphQL operations by name and outcome with latency (yoga's prometheus plugin), upstream calls by
- * source, endpoint and outcome with their time, source health, live loops, subscriptions by
+ * source, endpoint and outcome with a latency histogram, source health, live loops, subscriptions by
  * transport, operations in flight by source and status, events published, history write errors.
  * Labels never carry ids, names from requests, or anything secret.
  */
@@ -61,16 +61,16 @@ export class GatewayMetrics {
         for (const s of sources()) for (const c of s.health.calls.values()) this.inc({ source: s.name, endpoint: c.endpoint, outcome: c.outcome }, c.count);
       },
     });
-    new Counter({
-      name: 'backupgraph_upstream_call_seconds_total',
-      help: 'Time spent in upstream calls, by source, endpoint and outcome (divide by the calls for the mean).',
+    const latency = new Histogram({
+      name: 'backupgraph_upstream_call_duration_seconds',
+      help: 'Upstream call latency, by source, endpoint (a route template) and outcome.',
       labelNames: ['source', 'endpoint', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const s of sources()) for (const c of s.health.calls.values()) this.inc({ source: s.name, endpoint: c.endpoint, outcome: c.outcome }, c.totalMs / 1000);
-      },
     });
+    for (const s of sources()) {
+      s.health.onCall = (endpoint, outcome, ms) => latency.observe({ source: s.name, endpoint, outcome }, ms / 1000);
+    }
     new Counter({
       name: 'backupgraph_malformed_items_total',
       help: 'Upstream items that could not be read, by source.',

@@ -15,8 +15,9 @@ describe('/metrics', () => {
   async function scrape() {
     const response = await fetch(world.gateway.url.replace(/graphql$/, 'metrics'));
     expect(response.status).toBe(200);
-    const families = parsePrometheusTextFormat(await response.text());
-    return (name: string) => families.find((f) => f.name === name)?.metrics ?? [];
+    const text = await response.text();
+    const families = parsePrometheusTextFormat(text);
+    return Object.assign((name: string) => families.find((f) => f.name === name)?.metrics ?? [], { text });
   }
 
   it('counts GraphQL operations, upstream calls by endpoint and outcome, subscriptions, health and live loops', async () => {
@@ -33,6 +34,10 @@ describe('/metrics', () => {
     expect(Number(listing?.value)).toBeGreaterThanOrEqual(1);
     const refused = calls.find((m) => m.labels?.['endpoint'] === 'GET /v1/project/{}/service_types');
     expect(refused?.labels?.['outcome']).toBe('NOT_FOUND');
+    expect(metric('backupgraph_upstream_call_duration_seconds')[0]?.buckets).toHaveProperty('0.1');
+    // (the parser keeps a histogram's buckets but not its labels: the count line is read as text)
+    const count = /backupgraph_upstream_call_duration_seconds_count\{source="aiven-test",endpoint="GET \/v1\/project\/\{\}\/service",outcome="ok"\} (\d+)/.exec(metric.text);
+    expect(Number(count?.[1])).toBeGreaterThanOrEqual(1);
     // No label carries a name from a request: project and service names stay out.
     expect(calls.every((m) => !JSON.stringify(m.labels).includes('test-project'))).toBe(true);
 

@@ -48,8 +48,12 @@ export class HealthTracker {
     if (latencyMs !== undefined && this.latency === null) this.latency = latencyMs;
   }
 
+  /** Told of every upstream call with its endpoint (the gateway's metrics histogram listens here). */
+  onCall: ((endpoint: string, outcome: string, ms: number) => void) | undefined;
+
   private count(endpoint: string | undefined, outcome: string, ms: number): void {
     if (endpoint === undefined) return;
+    this.onCall?.(endpoint, outcome, ms);
     const key = `${endpoint}\u0000${outcome}`;
     const entry = this.calls.get(key) ?? { endpoint, outcome, count: 0, totalMs: 0 };
     entry.count += 1;
