@@ -107,8 +107,17 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   });
 
   const httpServer = createServer(yoga);
+  let port: number;
+  try {
+    port = await listen(httpServer, config.listen);
+  } catch (error) {
+    // A port in use: nothing else was started on the socket; release what the services hold.
+    await services.close();
+    await tracing.close();
+    throw error;
+  }
+  // After listening, so that a listen error is the caller's one clear error, not graphql-ws's log.
   const ws = attachGraphqlWs(httpServer, yoga, { keepAliveMs: options.keepAliveMs ?? 12_000, maskError, maxPayloadBytes: maxBodyBytes, authenticator, hostAllowed, ...(persisted ? { persisted } : {}) });
-  const port = await listen(httpServer, config.listen);
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   probeSources(services.registry, logger);
 

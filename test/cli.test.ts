@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createServer as createNetServer } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,6 +11,8 @@ import { eventually } from './support/harness.js';
 const ROOT = resolve(import.meta.dirname, '..');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 const CLI = join(ROOT, 'src', 'cli.ts');
+/** The machine's own Node (older than the pinned one on these machines). */
+const SYSTEM_NODE = '/usr/bin/node';
 
 interface Run {
   child: ChildProcess;
@@ -65,6 +68,43 @@ describe('the backupgraph command', () => {
     expect(await p.exit).toBe(2);
     expect(p.output()).toMatch(/--port \/ PORT: expected a port number/);
   });
+
+  it('prints its version and a help that lists options and environment variables', async () => {
+    const v = run(['--version'], { cwd: dir });
+    expect(await v.exit).toBe(0);
+    expect(v.output().trim()).toMatch(/^backupgraph \d+\.\d+\.\d+$/);
+    const h = run(['--help'], { cwd: dir });
+    expect(await h.exit).toBe(0);
+    for (const word of ['--config', '--host', '--port', '--version', 'BACKUPGRAPH_CONFIG', 'HOST, PORT', 'LOG_LEVEL']) expect(h.output()).toContain(word);
+  });
+
+  it('says in one line that the port is taken, without a stack trace', async () => {
+    const blocker = createNetServer();
+    await new Promise<void>((done) => blocker.listen(0, '127.0.0.1', done));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = run(['--port', String(port)], { cwd: dir });
+      expect(await r.exit).toBe(1);
+      const errors = r.output().split('\n').filter((line) => line.startsWith('backupgraph: failed to start'));
+      expect(errors).toEqual([`backupgraph: failed to start: port ${port} on 127.0.0.1 is already in use (choose another with --port or PORT)`]);
+      expect(r.output()).not.toMatch(/\n\s+at /);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it.skipIf(Number(/^v(\d+)/.exec(execFileSync(SYSTEM_NODE, ['--version']).toString())?.[1]) >= 24)(
+    'refuses a Node older than 24 with a message that says which it needs',
+    async () => {
+      const child = spawn(SYSTEM_NODE, [join(ROOT, 'bin', 'backupgraph.js'), '--version'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stderr!.on('data', (d) => (output += d));
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect(code).toBe(1);
+      expect(output).toMatch(/^backupgraph needs Node 24 or newer; this is Node \d+/);
+      expect(output).not.toContain('ERR_UNKNOWN_BUILTIN_MODULE');
+    },
+  );
 
   it('serves a moving demo with no configuration, and exits 0 on SIGTERM closing subscriptions', async () => {
     const r = run(['--port', '0'], { cwd: dir });

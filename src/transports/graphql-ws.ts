@@ -30,8 +30,6 @@ export function attachGraphqlWs(
     maxPayload: options.maxPayloadBytes,
     verifyClient: ({ req }: { req: { headers: { host?: string } } }) => options.hostAllowed(req.headers.host),
   });
-  // The HTTP server's own errors (a port in use) are re-emitted here; whoever listens handles them.
-  wsServer.on('error', () => undefined);
   const disposable = useServer(
     {
       execute: (args) => (args.rootValue as Enveloped).execute(args),
