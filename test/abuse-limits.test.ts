@@ -15,6 +15,9 @@ function deep(levels: number): string {
   );
 }
 
+/** A single-field subscription nested far deeper than the depth limit (14). */
+const DEEP_SUBSCRIPTION = `subscription { operationsChanged { operation { ... on NodeRestore { ${'service { nodes { restore { '.repeat(6)}id${' } } }'.repeat(6)} } } } }`;
+
 describe('query limits', () => {
   let world: World;
   beforeAll(async () => {
@@ -68,11 +71,27 @@ describe('query limits', () => {
 
   it('answers a limit breach over graphql-ws with an error message and keeps the socket', async () => {
     const client = world.ws();
-    const rejected = collect(client, `subscription { operationsChanged { ${'change '.repeat(1)} operation { id } } ${Array.from({ length: 40 }, (_, i) => `x${i}: __typename`).join(' ')} }`);
-    await expect(rejected.done).rejects.toBeTruthy();
+    const rejected = collect(client, DEEP_SUBSCRIPTION);
+    const error = await rejected.done.then(() => null, (e: unknown) => e);
+    expect(JSON.stringify(error)).toMatch(/depth/i);
     const ok = collect(client, `subscription { operationsChanged { change } }`);
     await ok.next((e) => Boolean(e.data?.operationsChanged), 10_000);
     ok.stop();
+  });
+
+  it('refuses a limit breach over SSE with an error event before any upstream call', async () => {
+    // Let the live loop an earlier test started wind down first.
+    await eventually(() => world.gateway.services.poller.activeKeys().length === 0, 5_000, 'no live loop');
+    world.sim.resetRequests();
+    const response = await fetch(world.gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: DEEP_SUBSCRIPTION }),
+    });
+    const text = await response.text();
+    expect(text).toMatch(/depth/i);
+    expect(text).toContain('event: complete');
+    expect(world.sim.requests).toHaveLength(0);
   });
 
   it('closes a WebSocket whose message is over the limit', async () => {
