@@ -80,6 +80,7 @@ const fileConfig = z
         mutationsPerRequest: z.number().int().min(1).optional(),
         mutationsPerMinute: z.number().int().min(1).optional(),
         nodeIds: z.number().int().min(1).optional(),
+        upstreamCalls: z.number().int().min(1).optional(),
       })
       .strict()
       .optional(),
@@ -124,6 +125,8 @@ export interface QueryLimitsConfig {
   mutationsPerRequest?: number;
   mutationsPerMinute?: number;
   nodeIds?: number;
+  /** Upstream calls one query may make, counted before execution (default 50). */
+  upstreamCalls?: number;
 }
 
 export interface GatewayConfig {

@@ -147,7 +147,7 @@ describe('cross-site requests', () => {
 describe('caps and switches', () => {
   let world: World;
   beforeAll(async () => {
-    world = await startWorld({ limits: { subscriptionsPerConnection: 2, introspection: false, mutationsPerRequest: 2, mutationsPerMinute: 3, nodeIds: 3 } });
+    world = await startWorld({ limits: { subscriptionsPerConnection: 2, introspection: false, mutationsPerRequest: 2, mutationsPerMinute: 3, nodeIds: 3, upstreamCalls: 4, aliases: 1_000 } });
   });
   afterAll(async () => {
     await world.close();
@@ -190,6 +190,18 @@ describe('caps and switches', () => {
     expect(byVariable.errors?.[0]).toMatchObject({ message: 'nodes(ids:) takes at most 3 IDs per request (got 4)', extensions: { code: 'LIMIT_EXCEEDED' } });
     const literal = await world.gql(`{ nodes(ids: ["a", "b", "c", "d"]) { id } }`);
     expect(literal.errors?.[0]?.extensions?.['code']).toBe('LIMIT_EXCEEDED');
+  });
+
+  it('refuses a query that would make more upstream calls than its budget, however it is spelled', async () => {
+    world.sim.resetRequests();
+    const aliases = Array.from({ length: 500 }, (_, i) => `t${i}: serviceTypes { name }`).join(' ');
+    const many = await world.gql(`{ aiven { ${aliases} } }`);
+    expect(many.errors?.[0]).toMatchObject({ message: 'This request would make up to 500 upstream calls; the limit is 4', extensions: { code: 'LIMIT_EXCEEDED' } });
+    const viaFragments = await world.gql(`{ a: aiven { ...T } b: aiven { ...T } } fragment T on AivenSource { serviceTypes { name } projects servicePlans(project: "test-project", serviceType: "pg") { name } }`);
+    expect(viaFragments.errors?.[0]?.message).toBe('This request would make up to 6 upstream calls; the limit is 4');
+    expect(world.sim.requests).toHaveLength(0);
+    const within = await world.gql(`{ aiven { serviceTypes { name } projects } sources { name health { status } } }`);
+    expect(within.errors).toBeUndefined();
   });
 
   it('refuses introspection when switched off', async () => {

@@ -7,6 +7,7 @@ import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens/dist/grap
 import type { Plugin } from 'graphql-yoga';
 import type { QueryLimitsConfig } from '../config.js';
 import { useMutationLimits } from './use-mutation-limits.js';
+import { useUpstreamBudget } from './use-upstream-budget.js';
 import { useNoIntrospection, useSubscriptionLimits } from './use-subscription-limits.js';
 
 /** Defaults roomy enough for every query in the README and GraphiQL's introspection. */
@@ -22,6 +23,7 @@ export const DEFAULT_LIMITS: Required<QueryLimitsConfig> = {
   mutationsPerRequest: 5,
   mutationsPerMinute: 60,
   nodeIds: 100,
+  upstreamCalls: 50,
 };
 
 /**
@@ -44,6 +46,7 @@ export function useQueryLimits(limits: QueryLimitsConfig = {}, development = fal
     ...(plugins as Plugin[]),
     useSubscriptionLimits({ perConnection: l.subscriptionsPerConnection, total: l.subscriptions }),
     useMutationLimits({ perRequest: l.mutationsPerRequest, perMinute: l.mutationsPerMinute, nodeIds: l.nodeIds }) as Plugin,
+    useUpstreamBudget(l.upstreamCalls),
     ...(l.introspection ? [] : [useNoIntrospection()]),
   ];
 }
