@@ -89,6 +89,11 @@ export interface ContractHooks {
   heal(): void;
   /** The running operation reports a status value the gateway has never heard of. */
   reportUnknownStatus(): void;
+  /**
+   * Puts values that must never leave the gateway where this vendor hides them (a 5xx body, an
+   * error's stack, a cluster password) and names a query that makes the gateway read them.
+   */
+  canaries?(): { secrets: string[]; query: string };
 }
 
 export interface SimulateOptions {

@@ -81,6 +81,11 @@ export const aerospikeKind = defineKind({
           sim.clearFaults();
           sim.overrideRunningStatus(null);
         },
+        // The test scenario's clusters carry these passwords (scenarios.ts): never returned, to anyone.
+        canaries: () => ({
+          secrets: ['psw-cluster-secret', 'dr-cluster-secret'],
+          query: '{ aerospike { clusters { name credentials { user password passwordPath } config } } }',
+        }),
         reportUnknownStatus: () => sim.overrideRunningStatus('Throttled'),
       },
       close: () => sim.close(),

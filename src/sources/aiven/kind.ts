@@ -63,6 +63,11 @@ export const aivenKind = defineKind({
           sim.clearFaults();
           sim.tamper(null);
         },
+        canaries: () => {
+          const secret = `AIVEN-5XX-CANARY-${randomBytes(6).toString('hex')}`;
+          sim.fail({ kind: 'status', status: 500, body: { message: `internal failure ${secret}`, errors: [secret] } }, { count: 10, pathPrefix: '/v1/service_types' });
+          return { secrets: [secret], query: '{ aiven { serviceTypes { name } } }' };
+        },
         reportUnknownStatus: () =>
           sim.tamper((_project, service) => ({
             ...service,

@@ -60,6 +60,12 @@ export const docSpaceKind = defineKind({
         breakUpstream: () => sim.fail({ kind: 'status', status: 503 }, { count: Number.MAX_SAFE_INTEGER }),
         heal: () => sim.clearFaults(),
         // A task status value from a newer portal (DistributedTaskStatus ends at 4 today).
+        canaries: () => {
+          const secret = `DOCSPACE-STACK-CANARY-${randomBytes(6).toString('hex')}`;
+          const envelope = { status: 1, statusCode: 400, error: { message: 'The schedule could not be read', type: 'System.ArgumentException', stack: `   at ASC.Backup ${secret}`, hresult: -2147024809 } };
+          sim.fail({ kind: 'status', status: 400, body: envelope }, { count: 10, pathPrefix: '/api/2.0/backup/getbackupschedule' });
+          return { secrets: [secret], query: '{ docSpace { backupSchedule { storageType } } }' };
+        },
         reportUnknownStatus: () => sim.tamperProgress((wire) => (wire['isCompleted'] === true ? wire : { ...wire, status: 7 })),
       },
       close: () => sim.close(),
