@@ -12,6 +12,7 @@ import { createMaskError } from './plugins/mask-errors.js';
 import { useAuth, type Caller } from './plugins/use-auth.js';
 import { hostChecker, useHostCheck } from './plugins/use-host-check.js';
 import { useRequestLog } from './plugins/use-request-log.js';
+import { useProgressPage } from './page/use-progress-page.js';
 import { useDrain } from './plugins/use-drain.js';
 import { useHealth } from './plugins/use-health.js';
 import { persistedOperations } from './plugins/use-persisted-operations-only.js';
@@ -96,6 +97,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       auth.plugin as never,
       useCSRFPrevention({ requestHeaders: ['x-graphql-csrf', 'graphql-preflight', 'apollo-require-preflight'] }),
       useHealth(options.version ?? packageVersion(), draining.signal),
+      useProgressPage(),
       ...(persisted ? [persisted.plugin] : []),
       ...useQueryLimits(config.limits),
       useReadiness(services.registry, draining.signal),
