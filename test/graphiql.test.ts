@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isLoopback, launchBrowser } from './support/browser.js';
 import { startWorld, type World } from './support/harness.js';
 
 /**
@@ -9,41 +9,20 @@ import { startWorld, type World } from './support/harness.js';
  * Needs /usr/bin/chromium (`apt-get install -y chromium`).
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const QUERY = '{ sources { name kind health { status } } }';
 
 let world: World;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
   world = await startWorld();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 20_000 });
+  browser = await launchBrowser();
 });
 afterAll(async () => {
   await browser?.close();
   await world?.close();
 });
 
-function isLoopback(url: string): boolean {
-  if (url.startsWith('data:') || url.startsWith('blob:') || url.startsWith('about:')) return true;
-  try {
-    const { hostname } = new URL(url);
-    return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]' || hostname.endsWith('.localhost');
-  } catch {
-    return false;
-  }
-}
 
 describe('GraphiQL', () => {
   it('serves an HTML page to a browser GET', async () => {

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isLoopback, launchBrowser } from './support/browser.js';
 import type { GatewayConfig } from '../src/config.js';
 import { testScenario, QUOTA_ERROR } from '../src/sources/docspace/scenarios.js';
 import { startDocSpaceSimulator, type DocSpaceSimulator } from '../src/sources/docspace/simulator.js';
@@ -18,17 +19,6 @@ import { startGateway, type TestGateway } from './support/gateway.js';
  * data only from /graphql (queries, and operationsChanged over SSE). Needs /usr/bin/chromium.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const QUOTA_KEY = 'sk-live-page-test-key-0123456789';
 const VENDORS = ['AIVEN', 'AEROSPIKE_BACKUP_SERVICE', 'SCALETRADE', 'DOCSPACE'];
 /** The README's screenshot is refreshed only on request (UPDATE_SCREENSHOT=1), so a test run leaves the tree clean. */
@@ -54,7 +44,6 @@ function quotaSource(): GatewayConfig['sources'][number] {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
   upstreams = await Promise.all(KINDS.map(async (kind) => ({ kind: kind.kind, sim: (await kind.simulate({ scenario: 'demo', clock: 'realtime' })) as Upstream })));
   quota = await startDocSpaceSimulator({
     scenario: { ...testScenario(), apiKeys: [QUOTA_KEY], durations: { backupMs: 3_000, restoreMs: 3_000, transferMs: 3_000 }, createdMs: 200 },
@@ -67,7 +56,7 @@ beforeAll(async () => {
   });
   // restart() listens again on the same port, as a restarted gateway would: the open page reconnects there.
   tg.config.listen.port = tg.gateway.port;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 20_000 });
+  browser = await launchBrowser();
 }, 30_000);
 
 afterAll(async () => {
@@ -75,15 +64,6 @@ afterAll(async () => {
   await tg?.close();
 });
 
-function isLoopback(url: string): boolean {
-  if (url.startsWith('data:') || url.startsWith('blob:') || url.startsWith('about:')) return true;
-  try {
-    const { hostname } = new URL(url);
-    return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]' || hostname.endsWith('.localhost');
-  } catch {
-    return false;
-  }
-}
 
 function root(): string {
   return tg.gateway.url.replace(/graphql$/, '');

@@ -1,4 +1,4 @@
-import { GatewayError, isGatewayError } from '../errors.js';
+import { GatewayError } from '../errors.js';
 import type { PollSpec } from '../live/poller.js';
 import type { DecodedId } from '../model/ids.js';
 import { isFinal, type OperationSnapshot } from '../model/operation.js';
@@ -281,15 +281,11 @@ function summarise(failures: GatewayError[], source: string): GatewayError | und
   });
 }
 
-export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
     const onAbort = () => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
-}
-
-export function isItemError(error: unknown): error is GatewayError {
-  return isGatewayError(error) && error.code === 'UPSTREAM_BAD_RESPONSE' && typeof error.details?.['item'] === 'number';
 }

@@ -175,7 +175,3 @@ export class AivenSource extends PolledSource<Service> {
 function projectKey(project: string): string {
   return `project:${project}`;
 }
-
-export function isAivenSource(source: unknown): source is AivenSource {
-  return source instanceof AivenSource;
-}
