@@ -1,8 +1,18 @@
 # backupgraph: the production install. No image is built in this repository's CI; instead
-# test/production-install.test.ts runs these same steps (the COPY lines and the npm ci line) on a
-# clean copy and queries the result.
-FROM node:24-slim
+# test/production-install.test.ts runs these same steps (the COPY lines, the npm ci lines and the
+# build) on clean copies and queries the result.
 
+# Stage 1: compile src/ to dist/ (TypeScript is a dev dependency; it stays in this stage).
+FROM node:24-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# Stage 2: production dependencies and the compiled JavaScript only; no transpiler at run time.
+FROM node:24-slim
 # An init process: signals reach the gateway (graceful drain on SIGTERM), zombies are reaped.
 RUN apt-get update \
   && apt-get install -y --no-install-recommends tini \
@@ -11,9 +21,8 @@ RUN apt-get update \
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
-COPY tsconfig.json ./
 COPY bin ./bin
-COPY src ./src
+COPY --from=build /app/dist ./dist
 
 # Inside a container the gateway listens on every interface; the data volume holds its history.
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=4000 BACKUPGRAPH_CONFIG=/etc/backupgraph/config.yaml

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// The `backupgraph` command: runs the TypeScript sources through tsx (no build step).
+// The `backupgraph` command: runs the compiled gateway in dist/ (`npm run build`), no transpiler.
 // The Node check comes first, before anything that needs Node 24 (node:sqlite) is loaded.
+import { existsSync } from 'node:fs';
+
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 24) {
   console.error(
@@ -9,6 +11,9 @@ if (major < 24) {
   );
   process.exit(1);
 }
-const { register } = await import('tsx/esm/api');
-register();
-await import('../src/cli.ts');
+const cli = new URL('../dist/cli.js', import.meta.url);
+if (!existsSync(cli)) {
+  console.error('backupgraph: dist/ is missing; run `npm run build` first (or `npm start` to run the sources through tsx).');
+  process.exit(1);
+}
+await import(cli.href);

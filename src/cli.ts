@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   const gateway = await createGateway(config, { logger, ...(demo ? { defaultQuery: DEMO_QUERY } : {}) });
   if (demo) logger.info({ simulators: demo.describe() }, 'no configuration given: DEMO MODE with built-in upstream simulators');
   logger.info(
-    { graphql: gateway.url, health: gateway.url.replace(/\/graphql$/, '/health'), ready: gateway.url.replace(/\/graphql$/, '/ready'), history: config.history.path },
+    { graphql: gateway.url, health: gateway.url.replace(/\/graphql$/, '/health'), ready: gateway.url.replace(/\/graphql$/, '/ready'), history: config.history.postgres ? `postgres (schema ${config.history.postgres.schema})` : config.history.path, ...(config.pubsub ? { pubsub: 'redis' } : {}) },
     `GraphQL (HTTP, SSE, graphql-ws) and GraphiQL at ${gateway.url}`,
   );
 

@@ -14,8 +14,6 @@ export type { SourceConfig };
  * demo mode (see demo.ts).
  */
 
-/** Keys of the design's configuration that later versions implement (operator keys, Redis pubsub). */
-const PLANNED_KEYS = ['pubsub'] as const;
 
 const fileConfig = z
   .object({
@@ -26,9 +24,24 @@ const fileConfig = z
     dataDir: z.string().min(1).default('./data'),
     sources: z.array(z.unknown()).min(1, 'at least one source'),
     history: z
-      .object({ path: z.string().min(1).optional(), retentionDays: z.number().positive().default(30) })
+      .object({
+        path: z.string().min(1).optional(),
+        retentionDays: z.number().positive().default(30),
+        eventRetentionHours: z.number().positive().default(24),
+        postgres: secretRef.optional(),
+        schema: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a PostgreSQL schema name').optional(),
+      })
       .strict()
-      .default({ retentionDays: 30 }),
+      .refine((h) => !(h.path && h.postgres), 'path (SQLite) and postgres are exclusive')
+      .default({ retentionDays: 30, eventRetentionHours: 24 }),
+    pubsub: z
+      .object({
+        redis: secretRef,
+        keyPrefix: z.string().min(1).max(100).default('backupgraph:'),
+        leaseMs: z.number().int().min(1_000).max(60_000).default(5_000),
+      })
+      .strict()
+      .optional(),
     http: z
       .object({
         cors: z.object({ origins: z.array(z.url()).default([]) }).strict().optional(),
@@ -129,11 +142,32 @@ export interface QueryLimitsConfig {
   upstreamCalls?: number;
 }
 
+export interface HistoryConfig {
+  /** The SQLite file (when postgres is absent). */
+  path: string;
+  retentionDays: number;
+  /** How long the event log keeps events for clients that reconnect (default 24 h). */
+  eventRetentionHours?: number;
+  /** PostgreSQL URL (from the environment) and schema. */
+  postgres?: { url: string; schema: string };
+}
+
+export interface PubSubConfig {
+  redis: { url: string };
+  /** Prefix of every Redis key and channel (several deployments can share one Redis). */
+  keyPrefix: string;
+  /** A lease not renewed for this long is taken over by another instance (default 5 s). */
+  leaseMs: number;
+}
+
 export interface GatewayConfig {
   listen: { host: string; port: number };
   dataDir: string;
   sources: SourceConfig[];
-  history: { path: string; retentionDays: number };
+  /** SQLite file by default; PostgreSQL (shared by several instances) when `postgres` is set. */
+  history: HistoryConfig;
+  /** Several instances: events and upstream-loop leases shared through Redis. */
+  pubsub?: PubSubConfig;
   http?: HttpConfig;
   limits?: QueryLimitsConfig;
   /** Absent: no keys, callers are viewers (mutations refused). */
@@ -178,9 +212,6 @@ export async function loadConfigFile(path: string, options: LoadOptions = {}): P
 /** Validates a parsed config object; every error names the key path and what was expected. */
 export function parseConfig(raw: unknown, options: LoadOptions = {}): GatewayConfig {
   const env = options.env ?? process.env;
-  for (const key of PLANNED_KEYS) {
-    if (raw && typeof raw === 'object' && key in raw) throw new ConfigError(`${key}: not supported by this version yet (remove it to start)`);
-  }
   const base = fileConfig.safeParse(raw);
   if (!base.success) throw new ConfigError(describe(base.error));
   const names = new Set<string>();
@@ -208,7 +239,20 @@ export function parseConfig(raw: unknown, options: LoadOptions = {}): GatewayCon
     history: {
       path: base.data.history.path ? resolve(baseDir, base.data.history.path) : resolve(dataDir, 'history.db'),
       retentionDays: base.data.history.retentionDays,
+      eventRetentionHours: base.data.history.eventRetentionHours,
+      ...(base.data.history.postgres
+        ? { postgres: { url: resolveSecrets(base.data.history.postgres, 'history.postgres', env) as string, schema: base.data.history.schema ?? 'public' } }
+        : {}),
     },
+    ...(base.data.pubsub
+      ? {
+          pubsub: {
+            redis: { url: resolveSecrets(base.data.pubsub.redis, 'pubsub.redis', env) as string },
+            keyPrefix: base.data.pubsub.keyPrefix,
+            leaseMs: base.data.pubsub.leaseMs,
+          },
+        }
+      : {}),
     ...(base.data.http ? { http: base.data.http } : {}),
     ...(base.data.limits ? { limits: base.data.limits } : {}),
     ...(base.data.auth ? { auth: resolveAuth(base.data.auth, env) } : {}),

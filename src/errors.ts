@@ -90,3 +90,20 @@ export function quote(value: unknown, max = 64): string {
   const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
   return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
 }
+
+/** A GatewayError as JSON, to cross to another instance (relayed loop outcomes); other errors are masked. */
+export function errorToJson(error: unknown): unknown {
+  if (!isGatewayError(error)) return { code: 'UPSTREAM_UNAVAILABLE', message: 'the upstream call failed' };
+  return { code: error.code, message: error.message, source: error.sourceName, status: error.status, retryAfterMs: error.retryAfterMs, details: error.details };
+}
+
+export function errorFromJson(json: unknown): GatewayError {
+  const value = (json ?? {}) as { code?: unknown; message?: unknown; source?: unknown; status?: unknown; retryAfterMs?: unknown; details?: unknown };
+  const code = ERROR_CODES.includes(value.code as ErrorCode) ? (value.code as ErrorCode) : 'UPSTREAM_UNAVAILABLE';
+  return new GatewayError(code, typeof value.message === 'string' ? value.message : 'the upstream call failed', {
+    source: typeof value.source === 'string' ? value.source : undefined,
+    status: typeof value.status === 'number' ? value.status : undefined,
+    retryAfterMs: typeof value.retryAfterMs === 'number' ? value.retryAfterMs : undefined,
+    details: value.details !== null && typeof value.details === 'object' ? (value.details as Record<string, unknown>) : undefined,
+  });
+}

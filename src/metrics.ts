@@ -109,6 +109,23 @@ export class GatewayMetrics {
     });
   }
 
+  /** Several instances: whether Redis is reachable (0 = running local-only), and how often that changed. */
+  private readonly redisUp = new Gauge({
+    name: 'backupgraph_redis_up',
+    help: 'Redis reachable (1) or not (0: this instance runs local-only). Present only with pubsub.redis.',
+    registers: [this.registry],
+  });
+  private readonly redisOutages = new Counter({
+    name: 'backupgraph_redis_outages_total',
+    help: 'Times Redis became unreachable and this instance fell back to local-only operation.',
+    registers: [this.registry],
+  });
+
+  onRedisStatus(up: boolean): void {
+    this.redisUp.set(up ? 1 : 0);
+    if (!up) this.redisOutages.inc();
+  }
+
   onOperationEvent(event: OperationEvent): void {
     this.operationEvents.inc({ source: event.operation.source, change: event.change });
   }

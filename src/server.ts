@@ -1,19 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { Authenticator, OPEN_AUTH } from './auth.js';
 import type { GatewayConfig } from './config.js';
-import { createContext, type GatewayContext, type GatewayServices } from './context.js';
+import { createContext, lastEventIdOf, type GatewayContext, type GatewayServices } from './context.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMaskError } from './plugins/mask-errors.js';
 import { useAuth, type Caller } from './plugins/use-auth.js';
 import { hostChecker, useHostCheck } from './plugins/use-host-check.js';
 import { useRequestLog } from './plugins/use-request-log.js';
 import { useProgressPage } from './page/use-progress-page.js';
+import { useEventIds } from './plugins/use-event-ids.js';
 import { useDrain } from './plugins/use-drain.js';
+import { renderGraphiQLOnFirstUse } from './plugins/use-graphiql.js';
 import { useHealth } from './plugins/use-health.js';
 import { persistedOperations } from './plugins/use-persisted-operations-only.js';
 import { useQueryLimits } from './plugins/use-query-limits.js';
@@ -58,7 +59,7 @@ export interface GatewayOptions {
 export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger();
   const tracing = startTracing(options.tracing ?? config.tracing, logger);
-  const services = createServices(config, logger, { pollTick: tracing.pollTick });
+  const services = await createServices(config, logger, { pollTick: tracing.pollTick });
   const maskError = createMaskError(logger);
   const maxBodyBytes = config.http?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const corsOrigins = config.http?.cors?.origins ?? [];
@@ -72,7 +73,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const yoga = createYoga<Record<string, unknown>, GatewayContext>({
     schema,
     // graphql-ws puts the role it checked at connection_init in the initial context; HTTP's comes from useAuth.
-    context: (initial) => createContext(services, (initial as { caller?: Caller }).caller ?? auth.identityOf((initial as { request?: Request }).request)),
+    context: (initial) =>
+      createContext(services, (initial as { caller?: Caller }).caller ?? auth.identityOf((initial as { request?: Request }).request), lastEventIdOf(initial as never)),
     graphqlEndpoint: '/graphql',
     // yoga's own liveness answer has an empty body; /health is use-health.ts's, with JSON.
     healthCheckEndpoint: '/.well-known/yoga-health',
@@ -83,7 +85,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       subscriptionsProtocol: 'WS',
       ...(options.defaultQuery ? { defaultQuery: options.defaultQuery } : {}),
     },
-    renderGraphiQL,
+    renderGraphiQL: renderGraphiQLOnFirstUse(),
     // Browsers may call only from configured origins; a cross-site "simple" request (form or
     // multipart POST, no preflight) must carry a header a form cannot set.
     cors: corsOrigins.length > 0 ? { origin: corsOrigins, credentials: false, methods: ['GET', 'POST'] } : false,
@@ -100,8 +102,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       useProgressPage(),
       ...(persisted ? [persisted.plugin] : []),
       ...useQueryLimits(config.limits),
-      useReadiness(services.registry, draining.signal),
+      useReadiness(services.registry, services.dependencies, draining.signal),
       drain.plugin,
+      useEventIds(),
       useSharedSubscriptions(logger),
       ...services.metrics.plugins(),
     ],

@@ -31,7 +31,16 @@ describe('configuration', () => {
     const config = parseConfig({ sources: [aiven] }, { env, baseDir: '/srv/bg' });
     expect(config.listen).toEqual({ host: '127.0.0.1', port: 4000 });
     expect(config.sources[0]).toMatchObject({ name: 'aiven-prod', baseUrl: 'https://api.aiven.io', token: 'tok-from-env-123456', poll: { activeMs: 2000, idleMs: 30000 } });
-    expect(config.history).toEqual({ path: '/srv/bg/data/history.db', retentionDays: 30 });
+    expect(config.history).toEqual({ path: '/srv/bg/data/history.db', retentionDays: 30, eventRetentionHours: 24 });
+  });
+
+  it('reads the shared history and Redis from the environment, with their defaults', () => {
+    const config = parseConfig(
+      { sources: [aiven], history: { postgres: { env: 'DATABASE_URL' }, schema: 'backupgraph' }, pubsub: { redis: { env: 'REDIS_URL' } } },
+      { env: { ...env, DATABASE_URL: 'postgres://u:p@db/bg', REDIS_URL: 'redis://r:6379' }, baseDir: '/srv/bg' },
+    );
+    expect(config.history.postgres).toEqual({ url: 'postgres://u:p@db/bg', schema: 'backupgraph' });
+    expect(config.pubsub).toEqual({ redis: { url: 'redis://r:6379' }, keyPrefix: 'backupgraph:', leaseMs: 5_000 });
   });
 
   it('names the bad key and what was expected', () => {
@@ -46,7 +55,10 @@ describe('configuration', () => {
       'sources[0].kind: "veeam" is not a known kind (supported: aiven, aerospike-backup-service, scaletrade, docspace)',
     );
     for (const kind of ['aiven', 'aerospike-backup-service', 'scaletrade', 'docspace']) expect(findKind(kind)?.kind).toBe(kind);
-    expect(errorOf({ sources: [aiven], pubsub: { redis: { env: 'REDIS_URL' } } })).toBe('pubsub: not supported by this version yet (remove it to start)');
+    expect(errorOf({ sources: [aiven], pubsub: { redis: { env: 'REDIS_URL' } } })).toBe('pubsub.redis: environment variable REDIS_URL is not set');
+    expect(errorOf({ sources: [aiven], pubsub: { redis: 'redis://x' } })).toMatch(/^pubsub\.redis: /);
+    expect(errorOf({ sources: [aiven], history: { path: 'h.db', postgres: { env: 'DATABASE_URL' } } })).toMatch(/^history: .*exclusive/);
+    expect(errorOf({ sources: [aiven], history: { postgres: { env: 'DATABASE_URL' }, schema: 'no-dash' } })).toMatch(/^history\.schema: /);
     expect(errorOf({ sources: [aiven, aiven] })).toMatch(/^sources\[1\]\.name: duplicate source name "aiven-prod"/);
   });
 

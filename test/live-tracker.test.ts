@@ -28,7 +28,12 @@ function op(id: string, patch: Partial<Omit<OperationSnapshot, 'progress'>> & { 
 function setup(options: { windowMs?: number } = {}) {
   let now = T0;
   const records: Array<{ snapshot: OperationSnapshot; transition: OperationTransition | null }> = [];
-  const history: HistorySink = { record: (snapshot, transition) => records.push({ snapshot, transition }) };
+  const history: HistorySink = {
+    record: async ({ event, transition }) => {
+      records.push({ snapshot: event.operation, transition });
+      return { eventId: String(records.length), duplicate: false };
+    },
+  };
   const pubsub = createGatewayPubSub();
   const tracker = new OperationTracker({
     pubsub,
@@ -108,7 +113,7 @@ describe('OperationTracker', () => {
     expect(tracker.observe('p', [op('a', { progress: { percent: 5 }, message: 'phase 2', detail: { node: 'x' } })], toSucceeded)).toHaveLength(1);
   });
 
-  it("closes a vanished operation with the source's final state exactly once", () => {
+  it("closes a vanished operation with the source's final state exactly once", async () => {
     const { tracker, records } = setup();
     const closed: OperationSnapshot[] = [];
     const close = (last: OperationSnapshot) => {
@@ -126,6 +131,7 @@ describe('OperationTracker', () => {
     expect(closed).toHaveLength(1);
     expect(tracker.current('a')?.status).toBe('SUCCEEDED');
     expect(tracker.active()).toEqual([]);
+    await tracker.settled();
     expect(records.map((r) => r.transition?.status)).toEqual(['RUNNING', 'SUCCEEDED']);
   });
 
@@ -159,7 +165,7 @@ describe('OperationTracker', () => {
     expect(tracker.observeOne(op('m', { status: 'CANCELLED' }))).toBeNull();
   });
 
-  it('writes history with a transition only when status or percent changed', () => {
+  it('writes history with a transition only when status or percent changed', async () => {
     const { tracker, records, advance } = setup();
     tracker.observeOne(op('h', { progress: { percent: 0 } }));
     advance(1_000);
@@ -168,6 +174,7 @@ describe('OperationTracker', () => {
     tracker.observeOne(op('h', { progress: { percent: 30 }, message: 'still preparing' }));
     advance(1_000);
     tracker.observeOne(op('h', { status: 'FAILED', progress: { percent: 30 }, message: 'disk full' }));
+    await tracker.settled();
     expect(records).toHaveLength(4);
     expect(records.map((r) => r.transition)).toEqual([
       { at: new Date(T0).toISOString(), status: 'RUNNING', percent: 0, message: null },
@@ -275,19 +282,60 @@ describe('OperationTracker', () => {
     expect(tracker.current('nope')).toBeUndefined();
   });
 
-  it('keeps publishing when the history sink fails', () => {
+  it('keeps publishing, without an event id, when the history sink fails', async () => {
     const errors: unknown[] = [];
+    const pubsub = createGatewayPubSub();
+    const published = pubsub.subscribe('operation', 'x');
     const tracker = new OperationTracker({
-      pubsub: createGatewayPubSub(),
+      pubsub,
       history: {
-        record: () => {
+        record: async () => {
           throw new Error('disk gone');
         },
       },
       onError: (error) => errors.push(error),
     });
+    const reading = published.next();
     expect(tracker.observeOne(op('x'))?.change).toBe('STARTED');
+    const first = await reading;
+    expect(first.value).toMatchObject({ change: 'STARTED', operation: { id: 'x' } });
+    expect(first.value.eventId).toBeUndefined();
     expect(errors).toHaveLength(1);
+    await published.return?.();
+  });
+
+  it('publishes recorded events with their id, and a duplicate (already recorded elsewhere) not at all', async () => {
+    const pubsub = createGatewayPubSub();
+    const published = pubsub.subscribe('operations');
+    let calls = 0;
+    const tracker = new OperationTracker({
+      pubsub,
+      history: { record: async () => ({ eventId: String(++calls), duplicate: calls === 2 }) },
+    });
+    const reading = [published.next(), published.next()]; // a pubsub iterator listens from its first next()
+    tracker.observeOne(op('y', { progress: { percent: 1 } }));
+    tracker.observeOne(op('y', { progress: { percent: 2 } })); // "another instance recorded it"
+    tracker.observeOne(op('y', { progress: { percent: 3 } }));
+    await tracker.settled();
+    const [first, second] = (await Promise.all(reading)) as [IteratorResult<OperationEvent>, IteratorResult<OperationEvent>];
+    expect([first.value.eventId, first.value.operation.progress.percent]).toEqual(['1', 1]);
+    expect([second.value.eventId, second.value.operation.progress.percent]).toEqual(['3', 3]);
+    await published.return?.();
+  });
+
+  it("absorbs another instance's events without publishing, so its own next look is no change", async () => {
+    const pubsub = createGatewayPubSub();
+    const published: OperationEvent[] = [];
+    const tracker = new OperationTracker({ pubsub, instanceId: 'me', onEvent: (e) => published.push(e) });
+    tracker.absorb({ change: 'STARTED', operation: op('z', { progress: { percent: 20 } }), origin: 'other', eventId: '7' });
+    tracker.absorb({ change: 'STARTED', operation: op('w'), origin: 'me' }); // its own: ignored
+    expect(tracker.current('z')?.progress.percent).toBe(20);
+    expect(tracker.current('w')).toBeUndefined();
+    expect(tracker.observeOne(op('z', { progress: { percent: 20 } }))).toBeNull();
+    expect(tracker.observeOne(op('z', { progress: { percent: 25 } }))?.change).toBe('PROGRESSED');
+    await tracker.settled();
+    expect(published.map((e) => `${e.change} ${e.operation.progress.percent}`)).toEqual(['PROGRESSED 25']);
+    expect(published[0]!.origin).toBe('me');
   });
 });
 

@@ -32,6 +32,7 @@ describe('the HTTP surface', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
       ready: true,
+      history: { engine: 'sqlite', status: 'UP' },
       sources: [
         { name: 'aiven-test', kind: 'AIVEN', status: 'UP', lastError: null },
         { name: 'aiven-gone', kind: 'AIVEN', status: 'DOWN', lastError: expect.stringMatching(/unreachable/) },

@@ -1,19 +1,29 @@
 /**
- * Embedded history of observed operations and their transitions (node:sqlite, WAL). A finished
- * operation stays queryable after the vendor forgets it, across restarts (docs/ARCHITECTURE.md, "History").
+ * The history of observed operations (contract: history.ts), and its default engine: an embedded
+ * SQLite file (node:sqlite, WAL) for a single instance. PostgreSQL (postgres.ts) is used when
+ * several instances share the history; `openHistoryStore` opens either (docs/ARCHITECTURE.md, "History").
  *
+ * Tables, identical in meaning in both engines:
  * - `operations`: one row per id, the latest snapshot (JSON) plus the columns lists filter and sort
  *   on; `sort_at` = startedAt, else the time the operation was first recorded (epoch ms), never
  *   moved later once set unless a startedAt becomes known.
  * - `transitions`: append-only (status, percent, message) changes per operation; a row identical to
  *   the operation's latest one is not appended again (e.g. the same finished backup re-observed
  *   after a gateway restart).
- * - Lists are newest first (sort_at desc, id desc) with opaque keyset cursors.
+ * - `events`: the event log, `seq` increasing; `at` = when recorded (epoch ms); `payload` = the
+ *   OperationEvent as JSON without eventId/origin. An event whose (change, digest) equals the
+ *   operation's latest logged one is a duplicate and is not logged again.
+ * - Lists are newest first (sort_at desc, id desc, ids compared bytewise) with opaque keyset
+ *   cursors that both engines encode alike.
+ *
+ * After close(), record() resolves `{ eventId: '0', duplicate: true }` (an event observed while the
+ * gateway shuts down is dropped, not published) and every other method rejects.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import { badInput } from '../errors.js';
+import type { Logger } from '../logger.js';
 import {
   FINAL_STATUSES,
   isFinal,
@@ -22,35 +32,188 @@ import {
   type OperationStatus,
   type OperationTransition,
 } from '../model/operation.js';
-import type { HistorySink } from '../live/tracker.js';
+import {
+  MAX_PAGE_SIZE,
+  MAX_REPLAY,
+  type HistoryPage,
+  type HistoryStore,
+  type LoggedEvent,
+  type RecordInput,
+  type RecordResult,
+} from './history.js';
 
-export interface HistoryPage {
-  items: OperationSnapshot[];
-  hasNextPage: boolean;
-  endCursor: string | null;
-  /** One cursor per item. */
-  cursors: string[];
-}
+export type { HistoryPage, HistoryStore, LoggedEvent, RecordInput, RecordResult } from './history.js';
+export { MAX_PAGE_SIZE, MAX_REPLAY } from './history.js';
 
-export interface HistoryStore extends HistorySink {
-  get(id: string): OperationSnapshot | undefined;
-  list(filter: OperationFilter | null | undefined, page: { first: number; after?: string | null }): HistoryPage;
-  /** Chronological, the last N (all when `last` is absent). */
-  transitions(id: string, last?: number): OperationTransition[];
-  /** Deletes finished operations (and their transitions) that ended before now − retention; returns how many. */
-  prune(retentionDays: number, now?: number): number;
-  close(): void;
-}
+/** Where the history lives: a SQLite file (':memory:' for tests) or a PostgreSQL schema. */
+export type HistoryTarget = { sqlite: string } | { postgres: { url: string; schema?: string } };
 
 export interface HistoryStoreOptions {
-  /** Clock for first-seen times (default Date.now). */
+  /** Clock for first-seen and recording times (default Date.now). */
   now?: () => number;
+  /** Where problems outside any call are reported (PostgreSQL: a pooled connection that dropped). */
+  logger?: Logger;
 }
 
-export const MAX_PAGE_SIZE = 500;
+/** Opens the history (creating or upgrading its tables); the one way callers obtain a HistoryStore. */
+export async function openHistoryStore(target: HistoryTarget, options: HistoryStoreOptions = {}): Promise<HistoryStore> {
+  if ('postgres' in target) {
+    // Loaded on demand: a single instance on SQLite never loads pg (and postgres.ts imports this file).
+    const { openPostgresHistoryStore } = await import('./postgres.js');
+    return openPostgresHistoryStore(target.postgres, options);
+  }
+  return new SqliteHistoryStore(target.sqlite, options);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared by both engines, so that they behave alike.
+
+/** What record() resolves once the store is closed: dropped, not to be published. */
+export function closedStoreResult(): RecordResult {
+  return { eventId: '0', duplicate: true };
+}
+
+/** The final statuses as an SQL list literal (constants, not user input). */
+export const FINAL_SQL_LIST = [...FINAL_STATUSES].map((status) => `'${status.replace(/'/g, "''")}'`).join(', ');
+
+const MAX_EVENT_SEQ = 2n ** 63n - 1n;
+
+export function parseMs(iso: string | null | undefined): number | null {
+  if (!iso) return null;
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+export function encodeCursor(sortAt: number, id: string): string {
+  return Buffer.from(JSON.stringify([sortAt, id]), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { sortAt: number; id: string } {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    // sort_at is always a whole number of ms (an integer column in both engines).
+    if (Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string') {
+      return { sortAt: value[0] as number, id: value[1] };
+    }
+  } catch {
+    // fall through
+  }
+  throw badInput('Invalid cursor', { argument: 'after' });
+}
+
+/** What a list call asks for, validated: page size (capped), keyset position, since (epoch ms). */
+export function listQuery(
+  filter: OperationFilter | null | undefined,
+  page: { first: number; after?: string | null },
+): { first: number; after: { sortAt: number; id: string } | null; since: number | null } {
+  const first = Math.max(0, Math.min(MAX_PAGE_SIZE, Math.floor(Number.isFinite(page.first) ? page.first : 0)));
+  const after = page.after ? decodeCursor(page.after) : null;
+  let since: number | null = null;
+  if (filter?.since) {
+    since = parseMs(filter.since);
+    if (since === null) throw badInput('Invalid date in filter.since', { argument: 'filter.since' });
+  }
+  return { first, after, since };
+}
+
+/** A non-empty filter list, else null (no filtering on that column). */
+export function filterList(values: readonly string[] | null | undefined): readonly string[] | null {
+  return values && values.length > 0 ? values : null;
+}
+
+/** Rows fetched with LIMIT first + 1 → the page. */
+export function toPage(rows: readonly { sortAt: number; id: string; snapshot: string }[], first: number): HistoryPage {
+  const hasNextPage = rows.length > first;
+  const items: OperationSnapshot[] = [];
+  const cursors: string[] = [];
+  for (const row of hasNextPage ? rows.slice(0, first) : rows) {
+    items.push(JSON.parse(row.snapshot) as OperationSnapshot);
+    cursors.push(encodeCursor(row.sortAt, row.id));
+  }
+  return { items, hasNextPage, endCursor: cursors[cursors.length - 1] ?? null, cursors };
+}
+
+/**
+ * Plain-text columns never hold U+0000: PostgreSQL text cannot, and both engines must store the
+ * same. The JSON columns keep the exact value (JSON escapes it).
+ */
+export function plainText(value: string): string;
+export function plainText(value: string | null): string | null;
+export function plainText(value: string | null): string | null {
+  return value === null ? null : value.replaceAll('\u0000', '\uFFFD');
+}
+
+/** The operations row for a snapshot recorded at `now`. */
+export function operationRow(snapshot: OperationSnapshot, now: number) {
+  const final = isFinal(snapshot.status);
+  return {
+    id: snapshot.id,
+    source: plainText(snapshot.source),
+    kind: snapshot.kind,
+    status: snapshot.status,
+    typename: plainText(snapshot.typename),
+    startedAt: plainText(snapshot.startedAt),
+    updatedAt: plainText(snapshot.updatedAt),
+    finishedAt: plainText(snapshot.finishedAt),
+    /** sort_at when a startedAt is known (it then always wins), else null (keep the first-seen time). */
+    startedMs: parseMs(snapshot.startedAt),
+    endedAt: final ? (parseMs(snapshot.finishedAt) ?? parseMs(snapshot.updatedAt) ?? now) : null,
+    snapshot: JSON.stringify(snapshot),
+  };
+}
+
+/** The logged form of an event: without its id (the row's seq) and origin (per instance). */
+export function eventPayload(input: RecordInput): string {
+  const { eventId: _eventId, origin: _origin, ...event } = input.event;
+  return JSON.stringify(event);
+}
+
+export function loggedEvent(seq: string, payload: string): LoggedEvent {
+  return { ...(JSON.parse(payload) as Omit<LoggedEvent, 'eventId'>), eventId: seq };
+}
+
+/** An event id from a client: a decimal seq this store may have issued, else BAD_USER_INPUT. */
+export function parseEventId(eventId: string): bigint {
+  if (typeof eventId === 'string' && /^\d{1,19}$/.test(eventId)) {
+    const seq = BigInt(eventId);
+    if (seq <= MAX_EVENT_SEQ) return seq;
+  }
+  throw badInput('Invalid event id', { argument: 'after' });
+}
+
+/** An id above every seq ever issued is not one of this store's (another database, a forged id). */
+export function checkIssued(seq: bigint, lastIssued: bigint): void {
+  if (seq > lastIssued) throw badInput('Invalid event id', { argument: 'after' });
+}
+
+export function replayLimit(limit: number | undefined): number {
+  if (limit === undefined || !Number.isFinite(limit)) return MAX_REPLAY;
+  return Math.max(0, Math.min(MAX_REPLAY, Math.floor(limit)));
+}
+
+/** `last` transitions → a row limit, null for all. */
+export function transitionLimit(last: number | null | undefined): number | null {
+  return last === undefined || last === null || !Number.isFinite(last) ? null : Math.max(0, Math.floor(last));
+}
+
+export function toTransition(row: { at: unknown; status: unknown; percent: unknown; message: unknown }): OperationTransition {
+  return {
+    at: String(row.at),
+    status: String(row.status) as OperationStatus,
+    percent: row.percent === null || row.percent === undefined ? null : Number(row.percent),
+    message: row.message === null || row.message === undefined ? null : String(row.message),
+  };
+}
+
+export function storeClosed(): Error {
+  return new Error('the history store is closed');
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQLite
 
 /** Schema versions, applied in order; PRAGMA user_version holds how many have been applied. */
-const MIGRATIONS: readonly string[] = [
+const SQLITE_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE operations (
     id          TEXT PRIMARY KEY,
@@ -77,56 +240,42 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX transitions_by_op ON transitions (op_id, seq);
   `,
+  `
+  CREATE TABLE events (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    op_id   TEXT NOT NULL,
+    at      INTEGER NOT NULL,
+    change  TEXT NOT NULL,
+    digest  TEXT NOT NULL,
+    payload TEXT NOT NULL
+  );
+  CREATE INDEX events_by_op ON events (op_id, seq);
+  CREATE INDEX events_by_at ON events (at);
+  `,
 ];
 
-const FINAL_LIST = [...FINAL_STATUSES].map((status) => `'${status.replace(/'/g, "''")}'`).join(', ');
-
-function parseMs(iso: string | null | undefined): number | null {
-  if (!iso) return null;
-  const ms = Date.parse(iso);
-  return Number.isFinite(ms) ? ms : null;
-}
-
-function encodeCursor(sortAt: number, id: string): string {
-  return Buffer.from(JSON.stringify([sortAt, id]), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): { sortAt: number; id: string } {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(value) &&
-      value.length === 2 &&
-      typeof value[0] === 'number' &&
-      Number.isFinite(value[0]) &&
-      typeof value[1] === 'string'
-    ) {
-      return { sortAt: value[0], id: value[1] };
-    }
-  } catch {
-    // fall through
-  }
-  throw badInput('Invalid cursor', { argument: 'after' });
-}
-
-function listParam(values: readonly string[] | null | undefined): string | null {
-  return values && values.length > 0 ? JSON.stringify(values) : null;
-}
+const text = (value: SQLOutputValue | undefined): string => String(value);
 
 class SqliteHistoryStore implements HistoryStore {
+  readonly engine = 'sqlite';
   private readonly db: DatabaseSync;
   private readonly now: () => number;
   private closed = false;
   private readonly stmt: {
     getOp: StatementSync;
-    getSortAt: StatementSync;
     upsert: StatementSync;
-    lastTransition: StatementSync;
     insertTransition: StatementSync;
+    lastEvent: StatementSync;
+    insertEvent: StatementSync;
     list: StatementSync;
     transitions: StatementSync;
+    eventsAfter: StatementSync;
+    eventsAfterOf: StatementSync;
+    lastEventId: StatementSync;
+    lastIssued: StatementSync;
     pruneTransitions: StatementSync;
     pruneOps: StatementSync;
+    pruneEvents: StatementSync;
   };
 
   constructor(path: string, options: HistoryStoreOptions) {
@@ -148,21 +297,16 @@ class SqliteHistoryStore implements HistoryStore {
   private migrate(): void {
     const row = this.db.prepare('PRAGMA user_version').get();
     const version = Number(row?.['user_version'] ?? 0);
-    if (version > MIGRATIONS.length) {
+    if (version > SQLITE_MIGRATIONS.length) {
       throw new Error(
-        `history database schema version ${version} is newer than this gateway supports (${MIGRATIONS.length})`,
+        `history database schema version ${version} is newer than this gateway supports (${SQLITE_MIGRATIONS.length})`,
       );
     }
-    for (let v = version; v < MIGRATIONS.length; v += 1) {
-      this.db.exec('BEGIN IMMEDIATE');
-      try {
-        this.db.exec(MIGRATIONS[v]!);
+    for (let v = version; v < SQLITE_MIGRATIONS.length; v += 1) {
+      this.transaction(() => {
+        this.db.exec(SQLITE_MIGRATIONS[v]!);
         this.db.exec(`PRAGMA user_version = ${v + 1}`);
-        this.db.exec('COMMIT');
-      } catch (error) {
-        this.db.exec('ROLLBACK');
-        throw error;
-      }
+      });
     }
   }
 
@@ -170,25 +314,26 @@ class SqliteHistoryStore implements HistoryStore {
     const db = this.db;
     return {
       getOp: db.prepare('SELECT snapshot FROM operations WHERE id = ?'),
-      getSortAt: db.prepare('SELECT sort_at FROM operations WHERE id = ?'),
       upsert: db.prepare(`
         INSERT INTO operations (id, source, kind, status, typename, started_at, updated_at, finished_at, sort_at, ended_at, snapshot)
-        VALUES (:id, :source, :kind, :status, :typename, :started_at, :updated_at, :finished_at, :sort_at, :ended_at, :snapshot)
+        VALUES (:id, :source, :kind, :status, :typename, :started_at, :updated_at, :finished_at, COALESCE(:started_ms, :now), :ended_at, :snapshot)
         ON CONFLICT (id) DO UPDATE SET
           source = excluded.source, kind = excluded.kind, status = excluded.status, typename = excluded.typename,
           started_at = excluded.started_at, updated_at = excluded.updated_at, finished_at = excluded.finished_at,
-          sort_at = excluded.sort_at, ended_at = excluded.ended_at, snapshot = excluded.snapshot`),
-      lastTransition: db.prepare(
-        'SELECT status, percent, message FROM transitions WHERE op_id = ? ORDER BY seq DESC LIMIT 1',
-      ),
-      insertTransition: db.prepare(
-        'INSERT INTO transitions (op_id, at, status, percent, message) VALUES (?, ?, ?, ?, ?)',
-      ),
+          sort_at = COALESCE(:started_ms, operations.sort_at), ended_at = excluded.ended_at, snapshot = excluded.snapshot`),
+      insertTransition: db.prepare(`
+        INSERT INTO transitions (op_id, at, status, percent, message)
+        SELECT :op_id, :at, :status, :percent, :message
+        WHERE NOT EXISTS (
+          SELECT 1 FROM (SELECT status, percent, message FROM transitions WHERE op_id = :op_id ORDER BY seq DESC LIMIT 1) AS latest
+          WHERE latest.status = :status AND latest.percent IS :percent AND latest.message IS :message)`),
+      lastEvent: db.prepare('SELECT seq, change, digest FROM events WHERE op_id = ? ORDER BY seq DESC LIMIT 1'),
+      insertEvent: db.prepare('INSERT INTO events (op_id, at, change, digest, payload) VALUES (?, ?, ?, ?, ?) RETURNING seq'),
       list: db.prepare(`
         SELECT sort_at, id, snapshot FROM operations
         WHERE (:active IS NULL
-               OR (:active = 1 AND status NOT IN (${FINAL_LIST}))
-               OR (:active = 0 AND status IN (${FINAL_LIST})))
+               OR (:active = 1 AND status NOT IN (${FINAL_SQL_LIST}))
+               OR (:active = 0 AND status IN (${FINAL_SQL_LIST})))
           AND (:kinds IS NULL OR kind IN (SELECT value FROM json_each(:kinds)))
           AND (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
           AND (:sources IS NULL OR source IN (SELECT value FROM json_each(:sources)))
@@ -200,132 +345,149 @@ class SqliteHistoryStore implements HistoryStore {
         SELECT at, status, percent, message FROM (
           SELECT seq, at, status, percent, message FROM transitions WHERE op_id = ? ORDER BY seq DESC LIMIT ?
         ) ORDER BY seq ASC`),
+      eventsAfter: db.prepare('SELECT seq, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
+      eventsAfterOf: db.prepare('SELECT seq, payload FROM events WHERE op_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      lastEventId: db.prepare('SELECT max(seq) AS seq FROM events'),
+      // AUTOINCREMENT keeps the highest seq ever issued here, even once those events are pruned.
+      lastIssued: db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'events'`),
       pruneTransitions: db.prepare(`
         DELETE FROM transitions WHERE op_id IN (
-          SELECT id FROM operations WHERE status IN (${FINAL_LIST}) AND ended_at < ?)`),
-      pruneOps: db.prepare(`DELETE FROM operations WHERE status IN (${FINAL_LIST}) AND ended_at < ?`),
+          SELECT id FROM operations WHERE status IN (${FINAL_SQL_LIST}) AND ended_at < ?)`),
+      pruneOps: db.prepare(`DELETE FROM operations WHERE status IN (${FINAL_SQL_LIST}) AND ended_at < ?`),
+      pruneEvents: db.prepare('DELETE FROM events WHERE at < ?'),
     };
   }
 
-  record(snapshot: OperationSnapshot, transition: OperationTransition | null): void {
-    if (this.closed) return;
-    const now = this.now();
-    this.transaction(() => {
-      const existing = this.stmt.getSortAt.get(snapshot.id);
-      const started = parseMs(snapshot.startedAt);
-      const sortAt = started ?? (existing ? Number(existing['sort_at']) : now);
-      const final = isFinal(snapshot.status);
-      const endedAt = final ? (parseMs(snapshot.finishedAt) ?? parseMs(snapshot.updatedAt) ?? now) : null;
+  async record(input: RecordInput): Promise<RecordResult> {
+    if (this.closed) return closedStoreResult();
+    const { event, transition, digest } = input;
+    const now = Math.floor(this.now());
+    const row = operationRow(event.operation, now);
+    const payload = eventPayload(input);
+    return this.transaction(() => {
       this.stmt.upsert.run({
-        id: snapshot.id,
-        source: snapshot.source,
-        kind: snapshot.kind,
-        status: snapshot.status,
-        typename: snapshot.typename,
-        started_at: snapshot.startedAt,
-        updated_at: snapshot.updatedAt,
-        finished_at: snapshot.finishedAt,
-        sort_at: sortAt,
-        ended_at: endedAt,
-        snapshot: JSON.stringify(snapshot),
+        id: row.id,
+        source: row.source,
+        kind: row.kind,
+        status: row.status,
+        typename: row.typename,
+        started_at: row.startedAt,
+        updated_at: row.updatedAt,
+        finished_at: row.finishedAt,
+        started_ms: row.startedMs,
+        now,
+        ended_at: row.endedAt,
+        snapshot: row.snapshot,
       });
       if (transition) {
-        const last = this.stmt.lastTransition.get(snapshot.id);
-        const same =
-          last !== undefined &&
-          last['status'] === transition.status &&
-          (last['percent'] ?? null) === transition.percent &&
-          (last['message'] ?? null) === transition.message;
-        if (!same) {
-          this.stmt.insertTransition.run(
-            snapshot.id,
-            transition.at,
-            transition.status,
-            transition.percent,
-            transition.message,
-          );
-        }
+        this.stmt.insertTransition.run({
+          op_id: row.id,
+          at: plainText(transition.at),
+          status: transition.status,
+          percent: transition.percent,
+          message: plainText(transition.message),
+        });
       }
+      const latest = this.stmt.lastEvent.get(row.id);
+      if (latest && latest['change'] === event.change && latest['digest'] === digest) {
+        return { eventId: text(latest['seq']), duplicate: true };
+      }
+      const inserted = this.stmt.insertEvent.get(row.id, now, event.change, digest, payload);
+      return { eventId: text(inserted?.['seq']), duplicate: false };
     });
   }
 
-  get(id: string): OperationSnapshot | undefined {
+  async get(id: string): Promise<OperationSnapshot | undefined> {
+    this.assertOpen();
     const row = this.stmt.getOp.get(id);
-    return row ? (JSON.parse(String(row['snapshot'])) as OperationSnapshot) : undefined;
+    return row ? (JSON.parse(text(row['snapshot'])) as OperationSnapshot) : undefined;
   }
 
-  list(
-    filter: OperationFilter | null | undefined,
-    page: { first: number; after?: string | null },
-  ): HistoryPage {
-    const first = Math.max(0, Math.min(MAX_PAGE_SIZE, Math.floor(Number.isFinite(page.first) ? page.first : 0)));
-    const after = page.after ? decodeCursor(page.after) : null;
-    let since: number | null = null;
-    if (filter?.since) {
-      since = parseMs(filter.since);
-      if (since === null) throw badInput('Invalid date in filter.since', { argument: 'filter.since' });
-    }
+  async list(filter: OperationFilter | null | undefined, page: { first: number; after?: string | null }): Promise<HistoryPage> {
+    this.assertOpen();
+    const { first, after, since } = listQuery(filter, page);
+    const jsonList = (values: readonly string[] | null | undefined) => {
+      const list = filterList(values);
+      return list ? JSON.stringify(list) : null;
+    };
     const params: Record<string, SQLInputValue> = {
       active: filter?.active == null ? null : filter.active ? 1 : 0,
-      kinds: listParam(filter?.kinds),
-      statuses: listParam(filter?.statuses),
-      sources: listParam(filter?.sources),
+      kinds: jsonList(filter?.kinds),
+      statuses: jsonList(filter?.statuses),
+      sources: jsonList(filter?.sources),
       since,
       after_sort: after ? after.sortAt : null,
       after_id: after ? after.id : null,
       limit: first + 1,
     };
-    const rows = this.stmt.list.all(params);
-    const hasNextPage = rows.length > first;
-    const pageRows = hasNextPage ? rows.slice(0, first) : rows;
-    const items: OperationSnapshot[] = [];
-    const cursors: string[] = [];
-    for (const row of pageRows) {
-      items.push(JSON.parse(String(row['snapshot'])) as OperationSnapshot);
-      cursors.push(encodeCursor(Number(row['sort_at']), String(row['id'])));
-    }
-    return { items, hasNextPage, endCursor: cursors[cursors.length - 1] ?? null, cursors };
-  }
-
-  transitions(id: string, last?: number): OperationTransition[] {
-    const limit = last === undefined || last === null ? -1 : Math.max(0, Math.floor(last));
-    return this.stmt.transitions.all(id, limit).map((row) => ({
-      at: String(row['at']),
-      status: String(row['status']) as OperationStatus,
-      percent: row['percent'] === null || row['percent'] === undefined ? null : Number(row['percent']),
-      message: row['message'] === null || row['message'] === undefined ? null : String(row['message']),
+    const rows = this.stmt.list.all(params).map((row) => ({
+      sortAt: Number(row['sort_at']),
+      id: text(row['id']),
+      snapshot: text(row['snapshot']),
     }));
+    return toPage(rows, first);
   }
 
-  prune(retentionDays: number, now: number = this.now()): number {
-    const cutoff = now - retentionDays * 86_400_000;
-    let deleted = 0;
-    this.transaction(() => {
+  async transitions(id: string, last?: number): Promise<OperationTransition[]> {
+    this.assertOpen();
+    const rows = this.stmt.transitions.all(id, transitionLimit(last) ?? -1);
+    return rows.map((row) => toTransition({ at: row['at'], status: row['status'], percent: row['percent'], message: row['message'] }));
+  }
+
+  async eventsAfter(eventId: string, options: { operationId?: string; limit?: number } = {}): Promise<LoggedEvent[]> {
+    this.assertOpen();
+    const seq = parseEventId(eventId);
+    checkIssued(seq, BigInt(Number(this.stmt.lastIssued.get()?.['seq'] ?? 0)));
+    const limit = replayLimit(options.limit);
+    const rows =
+      options.operationId === undefined
+        ? this.stmt.eventsAfter.all(seq, limit)
+        : this.stmt.eventsAfterOf.all(options.operationId, seq, limit);
+    return rows.map((row) => loggedEvent(text(row['seq']), text(row['payload'])));
+  }
+
+  async lastEventId(): Promise<string | null> {
+    this.assertOpen();
+    const seq = this.stmt.lastEventId.get()?.['seq'];
+    return seq === null || seq === undefined ? null : text(seq);
+  }
+
+  async prune(retention: { days: number; eventHours: number }, now: number = this.now()): Promise<number> {
+    this.assertOpen();
+    const cutoff = now - retention.days * 86_400_000;
+    const eventCutoff = now - retention.eventHours * 3_600_000;
+    return this.transaction(() => {
       this.stmt.pruneTransitions.run(cutoff);
-      deleted = Number(this.stmt.pruneOps.run(cutoff).changes);
+      const deleted = Number(this.stmt.pruneOps.run(cutoff).changes);
+      this.stmt.pruneEvents.run(eventCutoff);
+      return deleted;
     });
-    return deleted;
   }
 
-  close(): void {
+  async ping(): Promise<void> {
+    this.assertOpen();
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.db.close();
   }
 
-  private transaction(fn: () => void): void {
+  private assertOpen(): void {
+    if (this.closed) throw storeClosed();
+  }
+
+  private transaction<T>(fn: () => T): T {
     this.db.exec('BEGIN IMMEDIATE');
     try {
-      fn();
+      const result = fn();
       this.db.exec('COMMIT');
+      return result;
     } catch (error) {
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
       throw error;
     }
   }
-}
-
-/** Opens (creating it and its parent directories if needed) the history database; ':memory:' for tests. */
-export function openHistoryStore(path: string, options: HistoryStoreOptions = {}): HistoryStore {
-  return new SqliteHistoryStore(path, options);
 }

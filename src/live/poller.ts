@@ -10,8 +10,14 @@
  * Watchers get the latest cached event at once, then only changes (structural deep equality).
  * A slow watcher never accumulates an unbounded queue: pending events are coalesced to at most the
  * latest error and the latest value, in their arrival order.
+ *
+ * Several instances (an `election`, src/cluster/leases.ts): a loop whose spec can be relayed runs
+ * on the one instance holding its lease; the others stop calling the upstream and give their
+ * watchers what the leader relays, and take over when it goes.
  */
 
+import type { Lease, LoopElection, RelayMessage } from '../cluster/leases.js';
+import { errorFromJson, errorToJson } from '../errors.js';
 import { joinWatcher, serialise, Watcher, type QueuedEvent } from './watcher.js';
 
 export { stableStringify } from './watcher.js';
@@ -33,6 +39,18 @@ export interface PollSpec<T> {
    * returns is delivered to watchers as an error event right after the value.
    */
   problem?: (value: T) => unknown;
+  /**
+   * How this loop's answers travel to the instances that follow it (several instances). Without
+   * it, every instance polls for its own watchers.
+   */
+  relay?: {
+    /** A fetched value → JSON. */
+    encode(value: T): unknown;
+    /** JSON relayed by the leader → the value a follower's watchers get (no upstream call). */
+    decode(wire: unknown): T;
+    /** Called when this instance takes the loop over from another (to continue what it followed). */
+    onLead?(): void;
+  };
 }
 
 export type PollEvent<T> = { type: 'value'; value: T } | { type: 'error'; error: unknown };
@@ -48,6 +66,8 @@ export interface PollerOptions {
   onCallbackError?: (key: string, error: unknown) => void;
   /** Runs each tick (tracing makes it a root trace of its own); default: just run it. */
   onTick?: (key: string, tick: () => Promise<void>) => Promise<void>;
+  /** Several instances: who runs which loop. Absent: every loop runs here. */
+  election?: LoopElection;
 }
 
 function retryAfterOf(error: unknown): number | undefined {
@@ -67,13 +87,38 @@ class Loop<T> {
   private lastEmittedSerial: string | null = null;
   lastValue: { value: T } | undefined;
   lastEvent: QueuedEvent<T> | undefined;
+  /** Several instances: this instance's place in the election for this loop. */
+  private lease: Lease | undefined;
+  /** The upstream loop runs here (always, without an election). */
+  private leading = false;
+  private everFollowed = false;
 
   constructor(
     readonly spec: PollSpec<T>,
-    private readonly options: Required<PollerOptions>,
+    private readonly options: PollerOptions & Required<Omit<PollerOptions, 'election'>>,
   ) {}
 
   start(after: Promise<unknown> | undefined): void {
+    const { election } = this.options;
+    const relay = this.spec.relay;
+    if (election && relay) {
+      this.lease = election.join(this.spec.key, {
+        lead: () => {
+          if (this.stopped) return;
+          if (this.everFollowed) this.safely(() => relay.onLead?.(), undefined);
+          this.lead(after);
+        },
+        follow: () => this.follow(),
+        relayed: (message) => this.onRelayed(message),
+      });
+      return;
+    }
+    this.lead(after);
+  }
+
+  private lead(after: Promise<unknown> | undefined): void {
+    if (this.leading) return;
+    this.leading = true;
     if (!after) {
       this.inflight = this.run();
       return;
@@ -82,10 +127,39 @@ class Loop<T> {
     this.inflight = after.then(() => this.run());
   }
 
+  /** Another instance runs the upstream loop: stop calling the upstream. */
+  private follow(): void {
+    this.everFollowed = true;
+    if (!this.leading) return;
+    this.leading = false;
+    this.halt();
+  }
+
+  private onRelayed(message: RelayMessage): void {
+    if (this.stopped || this.leading) return;
+    if (message.ok) {
+      let value: T;
+      try {
+        value = this.spec.relay!.decode(message.value);
+      } catch (error) {
+        this.options.onCallbackError(this.spec.key, error);
+        return;
+      }
+      this.onValue(value);
+    } else {
+      this.onError(errorFromJson(message.error));
+    }
+  }
+
   /** Stops the loop; returns the promise of a fetch still settling, if any. */
   stop(): Promise<void> | undefined {
     if (this.stopped) return undefined;
     this.stopped = true;
+    this.lease?.release();
+    return this.halt();
+  }
+
+  private halt(): Promise<void> | undefined {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const controller = this.controller;
@@ -99,7 +173,7 @@ class Loop<T> {
   }
 
   private async tick(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || !this.leading) return;
     this.timer = undefined;
     const controller = new AbortController();
     this.controller = controller;
@@ -110,13 +184,27 @@ class Loop<T> {
       outcome = { ok: false, error };
     }
     if (this.controller === controller) this.controller = undefined;
-    if (this.stopped) return;
+    if (this.stopped || !this.leading) return;
     const delay = outcome.ok ? this.onValue(outcome.value) : this.onError(outcome.error);
+    this.relayOutcome(outcome, delay);
     this.schedule(delay);
   }
 
+  /** Leader: the followers get the same outcome (kept for newcomers until the next one is due, and then some). */
+  private relayOutcome(outcome: { ok: true; value: T } | { ok: false; error: unknown }, delay: number): void {
+    const lease = this.lease;
+    if (!lease?.leading) return;
+    const keepMs = Math.max(delay, this.spec.idleMs) * 2;
+    if (outcome.ok) {
+      const wire = this.safely(() => this.spec.relay!.encode(outcome.value), undefined);
+      if (wire !== undefined) lease.relay({ at: Date.now(), ok: true, value: wire }, keepMs);
+    } else {
+      lease.relay({ at: Date.now(), ok: false, error: errorToJson(outcome.error) }, keepMs);
+    }
+  }
+
   private schedule(delay: number): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.leading) return;
     const timer = setTimeout(() => {
       this.inflight = this.run();
     }, Math.max(0, Math.round(delay)));
@@ -180,7 +268,7 @@ class Loop<T> {
 }
 
 export class PollerHub {
-  private readonly options: Required<PollerOptions>;
+  private readonly options: PollerOptions & Required<Omit<PollerOptions, 'election'>>;
   private readonly loops = new Map<string, Loop<any>>();
   /** Aborted fetches of stopped loops that have not settled yet, by key. */
   private readonly draining = new Map<string, Promise<void>>();
@@ -193,6 +281,7 @@ export class PollerHub {
       random: options.random ?? Math.random,
       onCallbackError: options.onCallbackError ?? (() => undefined),
       onTick: options.onTick ?? ((_key, tick) => tick()),
+      ...(options.election ? { election: options.election } : {}),
     };
   }
 

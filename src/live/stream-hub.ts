@@ -8,8 +8,13 @@
  * the latest event at once, then only changes (structural deep equality); a slow watcher's queue
  * is coalesced to at most the latest error and the latest value. The session state (connecting,
  * connected, reconnecting…) is kept per key and fed to a HealthTracker when the spec gives one.
+ *
+ * Several instances (an `election`, src/cluster/leases.ts): a session whose spec can be relayed is
+ * held by the one instance holding its lease (FOLLOWING elsewhere); the leader relays every value
+ * and error, and another instance opens the session when the leader goes.
  */
-import { GatewayError } from '../errors.js';
+import type { Lease, LoopElection, RelayMessage } from '../cluster/leases.js';
+import { errorFromJson, errorToJson, GatewayError } from '../errors.js';
 import type { HealthTracker } from '../sources/health.js';
 import type { PollEvent } from './poller.js';
 import { joinWatcher, serialise, Watcher, type QueuedEvent } from './watcher.js';
@@ -41,9 +46,16 @@ export interface StreamSpec<T> {
   health?: HealthTracker;
   /** Source name for the errors the hub makes itself. */
   source?: string;
+  /** How this session's values travel to the instances that follow it (several instances); see PollSpec.relay. */
+  relay?: {
+    encode(value: T): unknown;
+    decode(wire: unknown): T;
+    /** This instance takes the session over from another. */
+    onLead?(): void;
+  };
 }
 
-export type StreamState = 'IDLE' | 'CONNECTING' | 'CONNECTED' | 'RECONNECTING' | 'CLOSED';
+export type StreamState = 'IDLE' | 'CONNECTING' | 'CONNECTED' | 'RECONNECTING' | 'FOLLOWING' | 'CLOSED';
 
 export interface StreamStatus {
   state: StreamState;
@@ -64,7 +76,12 @@ export interface StreamHubOptions {
   jitter?: number;
   random?: () => number;
   now?: () => number;
+  /** Several instances: who holds which session. Absent: every session is held here. */
+  election?: LoopElection;
 }
+
+/** How long a relayed value stays available to instances that join later. */
+const RELAY_KEEP_MS = 60_000;
 
 class Session<T> {
   readonly watchers = new Set<Watcher<T>>();
@@ -78,37 +95,94 @@ class Session<T> {
   private controller: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private lease: Lease | undefined;
+  private leading = false;
+  private everFollowed = false;
 
   constructor(
     readonly spec: StreamSpec<T>,
-    private readonly options: Required<StreamHubOptions>,
+    private readonly options: StreamHubOptions & Required<Omit<StreamHubOptions, 'election'>>,
   ) {}
 
   start(): void {
-    void this.connect();
+    const { election } = this.options;
+    const relay = this.spec.relay;
+    if (!election || !relay) {
+      this.leading = true;
+      void this.connect();
+      return;
+    }
+    this.lease = election.join(this.spec.key, {
+      lead: () => {
+        if (this.stopped || this.leading) return;
+        if (this.everFollowed) relay.onLead?.();
+        this.leading = true;
+        void this.connect();
+      },
+      follow: () => {
+        this.everFollowed = true;
+        this.status = { ...this.status, state: 'FOLLOWING', connectedAt: null };
+        if (!this.leading) return;
+        this.leading = false;
+        this.disconnect();
+      },
+      relayed: (message) => this.onRelayed(message),
+    });
   }
 
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.lease?.release();
     this.status = { ...this.status, state: 'CLOSED', connectedAt: null };
+    this.disconnect();
+  }
+
+  private disconnect(): void {
     if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     this.controller?.abort(new DOMException('Stream stopped', 'AbortError'));
     this.controller = undefined;
   }
 
+  private onRelayed(message: RelayMessage): void {
+    if (this.stopped || this.leading) return;
+    if (!message.ok) {
+      this.failed = true;
+      this.broadcast({ event: { type: 'error', error: errorFromJson(message.error) }, serial: null });
+      return;
+    }
+    let value: T;
+    try {
+      value = this.spec.relay!.decode(message.value);
+    } catch (error) {
+      this.broadcast({ event: { type: 'error', error }, serial: null });
+      return;
+    }
+    this.onValue(value);
+  }
+
+  /** Leader: the followers get the same value or error. */
+  private relay(message: Omit<RelayMessage, 'fence'>): void {
+    if (this.lease?.leading) this.lease.relay(message, RELAY_KEEP_MS);
+  }
+
   private async connect(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || !this.leading) return;
     this.timer = undefined;
     const controller = new AbortController();
     this.controller = controller;
     const live = (): boolean => !this.stopped && this.controller === controller;
     const sink: StreamSink<T> = {
       value: (value) => {
-        if (live()) this.onValue(value);
+        if (!live()) return;
+        this.onValue(value);
+        if (this.lease) this.relay({ at: Date.now(), ok: true, value: this.spec.relay!.encode(value) });
       },
       error: (error) => {
-        if (live()) this.broadcast({ event: { type: 'error', error }, serial: null });
+        if (!live()) return;
+        this.broadcast({ event: { type: 'error', error }, serial: null });
+        this.relay({ at: Date.now(), ok: false, error: errorToJson(error) });
       },
     };
     this.status = { ...this.status, state: this.attempts > 0 ? 'RECONNECTING' : 'CONNECTING' };
@@ -139,6 +213,7 @@ class Session<T> {
     this.status = { ...this.status, state: 'RECONNECTING', connectedAt: null };
     this.spec.health?.failure(error);
     this.broadcast({ event: { type: 'error', error }, serial: null });
+    this.relay({ at: Date.now(), ok: false, error: errorToJson(error) });
     const { initialBackoffMs, maxBackoffMs, jitter, random } = this.options;
     const base = Math.min(maxBackoffMs, initialBackoffMs * 2 ** Math.min(this.attempts - 1, 30));
     const delay = base * (1 + jitter * (2 * random() - 1));
@@ -167,7 +242,7 @@ class Session<T> {
 }
 
 export class StreamHub {
-  private readonly options: Required<StreamHubOptions>;
+  private readonly options: StreamHubOptions & Required<Omit<StreamHubOptions, 'election'>>;
   private readonly sessions = new Map<string, Session<any>>();
   /** Status of keys whose session stopped, so reconnect counts and last event survive a pause. */
   private readonly past = new Map<string, StreamStatus>();
@@ -180,6 +255,7 @@ export class StreamHub {
       jitter: Math.max(0, options.jitter ?? 0.2),
       random: options.random ?? Math.random,
       now: options.now ?? Date.now,
+      ...(options.election ? { election: options.election } : {}),
     };
   }
 

@@ -9,13 +9,17 @@
  * - Closes operations that vanish from a scope listing with the source's final state (docs/ARCHITECTURE.md, "Live updates":
  *   the final state is never lost).
  * - Fills in rate/ETA from successive samples when the vendor does not give them.
- * - Publishes events on the pubsub and writes them to history (with a transition row when status or
- *   percent changed).
+ * - Records events in history (with a transition row when status or percent changed), then
+ *   publishes them with their event id, one at a time in the order observed. An event the history
+ *   says is a duplicate (another instance recorded the same change) is not published again.
+ * - With several instances on one event bus, absorbs the events other instances publish, so that
+ *   its own view stays current without polling (docs/ARCHITECTURE.md, "Several instances").
  *
  * "Structurally changed" compares what the vendor reported — status, vendorStatus, progress,
  * message, detail — never the gateway's own figures nor timestamps, so an unchanged upstream never
  * produces events however often it is polled.
  */
+import { createHash } from 'node:crypto';
 import {
   isFinal,
   type OperationEvent,
@@ -25,9 +29,10 @@ import {
 import { stableStringify } from './poller.js';
 import { addSample, applyEstimate, sampleOf, type ProgressSample } from './progress-estimator.js';
 import type { GatewayPubSub } from './pubsub.js';
+import type { RecordInput, RecordResult } from '../history/history.js';
 
 export interface HistorySink {
-  record(snapshot: OperationSnapshot, transition: OperationTransition | null): void;
+  record(input: RecordInput): Promise<RecordResult>;
 }
 
 export interface OperationTrackerOptions {
@@ -45,6 +50,8 @@ export interface OperationTrackerOptions {
   onError?: (error: unknown) => void;
   /** Called for every event published (metrics). */
   onEvent?: (event: OperationEvent) => void;
+  /** This instance's name on a shared event bus (events it publishes carry it as `origin`). */
+  instanceId?: string;
 }
 
 interface Tracked {
@@ -95,8 +102,12 @@ export class OperationTracker {
   private readonly listed = new Map<string, number>();
   /** Ids no scope lists (observeOne, vanished), oldest first (Map keeps insertion order). */
   private readonly unlisted = new Map<string, true>();
+  private readonly instanceId: string | undefined;
+  /** Recording and publishing, one event after the other. */
+  private pipeline: Promise<void> = Promise.resolve();
 
   constructor(options: OperationTrackerOptions) {
+    this.instanceId = options.instanceId;
     this.pubsub = options.pubsub;
     this.history = options.history;
     this.now = options.now ?? Date.now;
@@ -157,19 +168,45 @@ export class OperationTracker {
   }
 
   /**
-   * Takes over operations that were open when the gateway last stopped (from history) as members
-   * of `scope`, without events: the next listing continues them or closes them as vanished.
+   * Takes over open operations as members of `scope`, without events: those open when the gateway
+   * last stopped (from history), or those another instance was following (absorbed) when this one
+   * takes its loop over. The next listing continues them or closes them as vanished.
    */
   adopt(scope: string, snapshots: OperationSnapshot[]): void {
     const previous = this.scopes.get(scope) ?? new Set<string>();
     const present = new Set(previous);
     for (const snapshot of snapshots) {
-      if (this.ops.has(snapshot.id) || isFinal(snapshot.status)) continue;
-      const key = structuralKey(snapshot);
-      this.ops.set(snapshot.id, { snapshot: clone(snapshot), key, published: clone(snapshot), samples: [], finished: false });
+      if (isFinal(snapshot.status)) continue;
+      const known = this.ops.get(snapshot.id);
+      if (known?.finished) continue;
+      if (!known) {
+        const key = structuralKey(snapshot);
+        this.ops.set(snapshot.id, { snapshot: clone(snapshot), key, published: clone(snapshot), samples: [], finished: false });
+      }
       present.add(snapshot.id);
     }
     this.setScope(scope, previous, present);
+  }
+
+  /**
+   * An event another instance published: this instance's view follows it, without an event of its
+   * own (so its next observation of the same state is no change, and a later takeover continues
+   * from there).
+   */
+  absorb(event: OperationEvent): void {
+    if (this.instanceId === undefined || event.origin === this.instanceId) return;
+    const snapshot = event.operation;
+    const final = isFinal(snapshot.status);
+    const tracked = this.ops.get(snapshot.id);
+    const entry: Tracked = { snapshot: clone(snapshot), key: structuralKey(snapshot), published: clone(snapshot), samples: tracked?.samples ?? [], finished: final };
+    if (final) entry.samples = [];
+    this.ops.set(snapshot.id, entry);
+    if (!this.listed.has(snapshot.id)) this.touchUnlisted(snapshot.id);
+  }
+
+  /** Resolves when every event observed so far is recorded and published. */
+  settled(): Promise<void> {
+    return this.pipeline;
   }
 
   /**
@@ -250,35 +287,40 @@ export class OperationTracker {
     at: number,
   ): OperationEvent {
     const operation = tracked.snapshot;
-    const event: OperationEvent = { change, operation: clone(operation) };
+    const event: OperationEvent = { change, operation: clone(operation), ...(this.instanceId === undefined ? {} : { origin: this.instanceId }) };
+    const transitioned =
+      !before ||
+      before.status !== operation.status ||
+      before.progress.percent !== operation.progress.percent ||
+      change === 'STARTED';
+    const transition: OperationTransition | null = transitioned
+      ? { at: new Date(at).toISOString(), status: operation.status, percent: operation.progress.percent, message: operation.message }
+      : null;
+    const digest = tracked.key;
+    // In order: an event is published only once recorded (it then has its id), and never before
+    // the events observed earlier.
+    this.pipeline = this.pipeline.then(() => this.deliver(event, transition, digest));
+    return event;
+  }
+
+  private async deliver(event: OperationEvent, transition: OperationTransition | null, digest: string): Promise<void> {
     if (this.history) {
-      const transitioned =
-        !before ||
-        before.status !== operation.status ||
-        before.progress.percent !== operation.progress.percent ||
-        change === 'STARTED';
-      const transition: OperationTransition | null = transitioned
-        ? {
-            at: new Date(at).toISOString(),
-            status: operation.status,
-            percent: operation.progress.percent,
-            message: operation.message,
-          }
-        : null;
       try {
-        this.history.record(clone(operation), transition);
+        const recorded = await this.history.record({ event, transition, digest: createHash('sha256').update(digest).digest('base64url') });
+        if (recorded.duplicate) return;
+        event.eventId = recorded.eventId;
       } catch (error) {
+        // Live subscribers still get it (without an id): a history outage loses no final state.
         this.onError(error);
       }
     }
     try {
-      this.pubsub.publish('operation', operation.id, event);
+      this.pubsub.publish('operation', event.operation.id, event);
       this.pubsub.publish('operations', event);
     } catch (error) {
       this.onError(error);
     }
     this.onEvent(event);
-    return event;
   }
 
   private setScope(scope: string, previous: Set<string>, present: Set<string>): void {

@@ -93,6 +93,13 @@ export type OperationChange = (typeof OPERATION_CHANGES)[number];
 export interface OperationEvent {
   change: OperationChange;
   operation: OperationSnapshot;
+  /**
+   * Its place in the history's event log (set once recorded): a client that reconnects with the
+   * last one it saw is given what it missed. Opaque, increasing.
+   */
+  eventId?: string;
+  /** The gateway instance that observed it (several instances share one event bus). */
+  origin?: string;
 }
 
 export interface OperationFilter {

@@ -75,8 +75,10 @@ export function useSharedSubscriptions(logger: Logger): Plugin {
       if (operation?.operation !== 'subscription' || more.length > 0 || field?.kind !== Kind.FIELD) return;
       const definition = args.schema.getSubscriptionType()?.getFields()[field.name.value];
       if (definition?.extensions['sharedState'] !== true) return;
-      // The role joins the key: a viewer's execution is never shared with an operator's.
+      // The role joins the key: a viewer's execution is never shared with an operator's. A resumed
+      // stream replays what its client missed, so it is its own.
       const role = (args.contextValue as { role?: string }).role ?? '';
+      if ((args.contextValue as { lastEventId?: string }).lastEventId) return;
       const key = `${role}\u0000${args.operationName ?? ''}\u0000${stableStringify(args.variableValues ?? {})}\u0000${print(args.document)}`;
       setSubscribeFn((async (subscribeArgs: Parameters<typeof subscribeFn>[0]) => {
         let entry = entries.get(key);

@@ -76,6 +76,12 @@ export const OperationEventRef = builder.objectRef<OperationEvent>('OperationEve
   fields: (t) => ({
     change: t.field({ type: OperationChangeEnum, resolve: (e) => e.change }),
     operation: t.field({ type: OperationRef, resolve: (e) => e.operation }),
+    eventId: t.string({
+      nullable: true,
+      description:
+        'Its place in the event log: give the last one you saw as `after` (or as `lastEventId` in graphql-ws connection_init, or Last-Event-ID over SSE) when reconnecting, to be given what you missed. Null for the STARTED events that open a stream and when the history could not record it.',
+      resolve: (e) => e.eventId ?? null,
+    }),
   }),
 });
 
@@ -111,7 +117,7 @@ builder.queryFields((t) => ({
         const budget = AbortSignal.timeout(REFRESH_BUDGET_MS);
         const refreshed = await Promise.allSettled(wanted.map((s) => s.refreshOperations(budget)));
         const sourceErrors = refreshed.flatMap((r, i) => (r.status === 'rejected' ? [refreshError(wanted[i]!.name, r.reason)] : []));
-        const page = ctx.history.list(filter, { first, after: args.after ?? null });
+        const page = await ctx.history.list(filter, { first, after: args.after ?? null });
         return {
           edges: page.items.map((node, i) => ({ cursor: page.cursors[i]!, node })),
           pageInfo: {
@@ -139,10 +145,10 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'One operation by ID: its live state when it is being watched, else the last observed state.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_, args, ctx) => {
+    resolve: async (_, args, ctx) => {
       const id = String(args.id);
       decodeGlobalId(id);
-      return ctx.tracker.current(id) ?? ctx.history.get(id) ?? null;
+      return ctx.tracker.current(id) ?? (await ctx.history.get(id)) ?? null;
     },
   }),
 }));
@@ -168,18 +174,19 @@ function badPagination(message: string) {
 builder.subscriptionFields((t) => ({
   operationUpdated: t.field({
     type: OperationRef,
-    description: 'The current state at once, then every change; completes after the final state.',
-    args: { id: t.arg.id({ required: true }) },
+    description:
+      'The current state at once, then every change; completes after the final state. Each result carries extensions.eventId (when recorded): resume with it after a disconnection.',
+    args: { id: t.arg.id({ required: true }), after: t.arg.string({ description: 'Resume after this event id (extensions.eventId of the last result seen): the events missed since are replayed first.' }) },
     extensions: STATE_STREAM,
-    subscribe: (_, args, ctx) => watchOperation(ctx, String(args.id)),
+    subscribe: (_, args, ctx) => watchOperation(ctx, String(args.id), args.after),
     resolve: (payload: OperationSnapshot | Error, _, ctx) => eventPayload(payload, ctx),
   }),
   operationsChanged: t.field({
     type: OperationEventRef,
     description:
       'An event per start, progress change and finish of any matching operation; the operations in flight come first as STARTED. With active: true, FINISHED events of those operations are still delivered.',
-    args: { filter: t.arg({ type: OperationFilterInput }) },
-    subscribe: (_, args, ctx) => watchOperations(ctx, args.filter as OperationFilter | null | undefined),
+    args: { filter: t.arg({ type: OperationFilterInput }), after: t.arg.string({ description: 'Resume after this event id (extensions.eventId of the last result seen): the events missed since are replayed first.' }) },
+    subscribe: (_, args, ctx) => watchOperations(ctx, args.filter as OperationFilter | null | undefined, args.after),
     resolve: (payload: OperationEvent | Error, _, ctx) => eventPayload(payload, ctx),
   }),
 }));

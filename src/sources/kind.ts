@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
-import type { HistoryStore } from '../history/store.js';
+import type { LoopElection } from '../cluster/leases.js';
+import type { HistoryStore } from '../history/history.js';
 import type { PollerHub } from '../live/poller.js';
 import type { OperationTracker } from '../live/tracker.js';
 import type { SourceRuntime } from './source.js';
@@ -63,6 +64,8 @@ export interface SourceServices {
   history: HistoryStore;
   /** Already bound to the source's name. */
   logger: Logger;
+  /** Several instances: who holds which upstream session (pushing sources; polled ones go through the poller). */
+  election?: LoopElection;
 }
 
 /** A simulated upstream of one kind, started on loopback for the demo or a test. */

@@ -65,6 +65,8 @@ export abstract class PolledSource<Item> implements SourceRuntime {
   private readonly adopted = new Set<string>();
   /** Last logged item-failure summary per scope, so a listing polled every second logs a problem once. */
   private readonly loggedFailures = new Map<string, string>();
+  /** The wire items of each listing, relayed as they came to instances that follow the loop. */
+  private readonly wireItems = new WeakMap<Listing<Item>, unknown[]>();
 
   constructor(options: PolledSourceOptions, services: SourceServices) {
     this.options = options;
@@ -115,8 +117,45 @@ export abstract class PolledSource<Item> implements SourceRuntime {
       problem: (listing) => summarise(listing.failures, this.name),
       activeMs: this.options.poll.activeMs,
       idleMs: this.options.poll.idleMs,
+      relay: {
+        encode: (listing) => ({ items: this.wireItems.get(listing) ?? [], active: listing.active }),
+        decode: (wire) => this.readRelayed(scope, wire),
+        onLead: () => this.takeOver(scope),
+      },
     };
     return { key: spec.key, watch: (signal) => this.services.poller.watch(spec, signal) };
+  }
+
+  /**
+   * A listing another instance fetched (it leads this scope's loop): decoded for this instance's
+   * watchers, not reported to the tracker (the leader's events are, and reach every instance).
+   */
+  private readRelayed(scope: PolledScope<Item>, wire: unknown): Listing<Item> {
+    const { items: raw, active } = (wire ?? {}) as { items?: unknown; active?: unknown };
+    const items: Item[] = [];
+    const failures: GatewayError[] = [];
+    (Array.isArray(raw) ? raw : []).forEach((entry, index) => {
+      try {
+        items.push(scope.decode(entry, index));
+      } catch (error) {
+        failures.push(this.itemError(scope, index, error));
+      }
+    });
+    return { items, failures, active: active === true };
+  }
+
+  /**
+   * This instance takes a scope's loop over from another: the operations it followed through the
+   * other's events become members of the scope, so the next listing continues or closes them.
+   */
+  private takeOver(scope: PolledScope<Item>): void {
+    const open = this.services.tracker.active().filter((op) => op.source === this.name && this.scopeKeyOf(op) === scope.key);
+    this.services.tracker.adopt(this.trackerScope(scope), open);
+    const starts = this.startsOf(scope.key);
+    for (const op of open) {
+      const runKey = this.runKeyOf(op);
+      if (runKey && op.startedAt && !starts.has(runKey)) starts.set(runKey, op.startedAt);
+    }
   }
 
   /** Scopes a live loop already keeps current are skipped. */
@@ -176,7 +215,7 @@ export abstract class PolledSource<Item> implements SourceRuntime {
   }
 
   private async load(scope: PolledScope<Item>): Promise<Listing<Item>> {
-    this.adoptOnce(scope);
+    await this.adoptOnce(scope);
     const raw = await scope.fetch();
     if (!Array.isArray(raw)) {
       const error = new GatewayError('UPSTREAM_BAD_RESPONSE', `${this.options.upstream}: the listing of ${scope.key} is not a list`, { source: this.name });
@@ -192,7 +231,9 @@ export abstract class PolledSource<Item> implements SourceRuntime {
         failures.push(this.itemError(scope, index, error));
       }
     });
-    return { items, failures, active: this.observe(scope, items, failures) };
+    const listing: Listing<Item> = { items, failures, active: this.observe(scope, items, failures) };
+    this.wireItems.set(listing, raw);
+    return listing;
   }
 
   /** Reports one listing to the tracker; returns whether anything is in flight. */
@@ -231,12 +272,17 @@ export abstract class PolledSource<Item> implements SourceRuntime {
   }
 
   /** Operations open when the gateway last stopped continue (or are closed) with the first listing. */
-  private adoptOnce(scope: PolledScope<Item>): void {
+  private async adoptOnce(scope: PolledScope<Item>): Promise<void> {
     if (this.adopted.has(scope.key)) return;
     this.adopted.add(scope.key);
-    const open = this.services.history
-      .list({ active: true, sources: [this.name] }, { first: 500 })
-      .items.filter((op) => this.scopeKeyOf(op) === scope.key);
+    let listed: OperationSnapshot[];
+    try {
+      listed = (await this.services.history.list({ active: true, sources: [this.name] }, { first: 500 })).items;
+    } catch (error) {
+      this.services.logger.error({ err: error, scope: scope.key }, 'open operations could not be read from history');
+      return;
+    }
+    const open = listed.filter((op) => this.scopeKeyOf(op) === scope.key);
     if (open.length === 0) return;
     this.services.tracker.adopt(this.trackerScope(scope), open);
     const starts = this.startsOf(scope.key);

@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
-import type { ExecutionArgs } from 'graphql';
+import type { ExecutionArgs, ExecutionResult } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Authenticator, Identity } from '../auth.js';
 import type { GatewayContext } from '../context.js';
 import type { PersistedOperations } from '../plugins/use-persisted-operations-only.js';
@@ -10,6 +10,62 @@ import type { PersistedOperations } from '../plugins/use-persisted-operations-on
 interface Enveloped {
   execute: (args: ExecutionArgs) => never;
   subscribe: (args: ExecutionArgs) => never;
+}
+
+/**
+ * Bytes a socket may hold unsent before its client counts as a slow consumer and is closed with
+ * SLOW_CONSUMER_CLOSE (about a hundred typical events; the kernel's own buffers come on top).
+ */
+export const SLOW_CONSUMER_BYTES = 512 * 1024;
+/** The close code of a slow consumer (4xxx: application-defined in RFC 6455; 4008 echoes HTTP 408). */
+export const SLOW_CONSUMER_CLOSE = { code: 4008, reason: 'Slow consumer: send buffer full' } as const;
+
+/**
+ * What `onNext` hands graphql-ws instead of the result: graphql-ws stringifies its message itself,
+ * so the payload is replaced by this tiny marker and the socket's `send` splices in the result's
+ * JSON, serialised once for every subscriber that receives the same result object (the shared
+ * state subscriptions of use-shared-subscriptions.ts push one object to all of them).
+ */
+const PAYLOAD_MARKER = { sharedPayload: true } as const;
+const MARKED_SUFFIX = `"payload":${JSON.stringify(PAYLOAD_MARKER)}}`;
+
+const serialisedResults = new WeakMap<object, string>();
+
+function serialised(result: ExecutionResult): string {
+  let json = serialisedResults.get(result);
+  if (json === undefined) {
+    // GraphQLError's toJSON gives the same shape graphql-ws would send.
+    json = JSON.stringify(result);
+    serialisedResults.set(result, json);
+  }
+  return json;
+}
+
+type SendCallback = (error?: Error) => void;
+
+/**
+ * Wraps one socket's `send`: splices the serialised payload into a marked `next` message, and
+ * applies the slow-consumer limit. The callback is called at once rather than when the bytes reach
+ * the kernel, so a subscriber that stops reading shows as a growing `bufferedAmount` (and is
+ * closed) instead of silently stalling its subscriptions' loops.
+ */
+function wrapSend(socket: WebSocket, pendingPayloads: Map<string, string>): void {
+  const send = socket.send.bind(socket) as (data: string, callback: SendCallback) => void;
+  const wrapped = (data: string, callback?: SendCallback) => {
+    if (data.endsWith(MARKED_SUFFIX)) {
+      const { id } = JSON.parse(data) as { id: string };
+      data = `${data.slice(0, -MARKED_SUFFIX.length)}"payload":${pendingPayloads.get(id) ?? 'null'}}`;
+      pendingPayloads.delete(id);
+    }
+    if (socket.readyState !== socket.OPEN) return callback?.();
+    if (socket.bufferedAmount + data.length > SLOW_CONSUMER_BYTES) {
+      socket.close(SLOW_CONSUMER_CLOSE.code, SLOW_CONSUMER_CLOSE.reason);
+      return callback?.();
+    }
+    send(data, () => undefined);
+    callback?.();
+  };
+  socket.send = wrapped as typeof socket.send;
 }
 
 /**
@@ -30,8 +86,22 @@ export function attachGraphqlWs(
     maxPayload: options.maxPayloadBytes,
     verifyClient: ({ req }: { req: { headers: { host?: string } } }) => options.hostAllowed(req.headers.host),
   });
+  // Per socket: the serialised payload of each subscription's next message, until its send.
+  const pendingPayloads = new WeakMap<WebSocket, Map<string, string>>();
+  // Registered before useServer's own listener, so the socket's send is wrapped before first use.
+  wsServer.on('connection', (socket: WebSocket) => {
+    const pending = new Map<string, string>();
+    pendingPayloads.set(socket, pending);
+    wrapSend(socket, pending);
+  });
   const disposable = useServer(
     {
+      onNext: (ctx, id, _payload, _args, result) => {
+        const pending = pendingPayloads.get(ctx.extra.socket);
+        if (!pending) return undefined;
+        pending.set(id, serialised(result as ExecutionResult));
+        return PAYLOAD_MARKER as never;
+      },
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
       // The key travels in the connection_init payload: { authorization: "Bearer …" } (or { apiKey }).

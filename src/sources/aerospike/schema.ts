@@ -167,9 +167,9 @@ builder.node(AerospikeBackupRunRef, {
   interfaces: [OperationRef],
   id: { resolve: (op) => localId(op.id) },
   isTypeOf: (op) => (op as OperationSnapshot).typename === BACKUP_RUN_TYPENAME,
-  loadOne: (id, ctx) => {
+  loadOne: async (id, ctx) => {
     const gid = encodeGlobalId(BACKUP_RUN_TYPENAME, id);
-    return ctx.tracker.current(gid) ?? ctx.history.get(gid) ?? null;
+    return ctx.tracker.current(gid) ?? (await ctx.history.get(gid)) ?? null;
   },
   fields: (t) => ({
     routineName: t.string({ resolve: (op) => (op.detail as BackupRunDetail).routine }),
@@ -202,9 +202,9 @@ builder.node(AerospikeRestoreJobRef, {
   interfaces: [OperationRef],
   id: { resolve: (op) => localId(op.id) },
   isTypeOf: (op) => (op as OperationSnapshot).typename === RESTORE_JOB_TYPENAME,
-  loadOne: (id, ctx) => {
+  loadOne: async (id, ctx) => {
     const gid = encodeGlobalId(RESTORE_JOB_TYPENAME, id);
-    return ctx.tracker.current(gid) ?? ctx.history.get(gid) ?? null;
+    return ctx.tracker.current(gid) ?? (await ctx.history.get(gid)) ?? null;
   },
   fields: (t) => {
     const detail = (op: OperationSnapshot) => op.detail as RestoreJobDetail;

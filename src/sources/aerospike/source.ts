@@ -68,8 +68,8 @@ export type AbsItem =
   /** What `/metrics` counted for a run that left `currentBackup`, since the run was first seen. */
   | { type: 'outcome'; runId: string; outcome: BackupOutcome | null }
   | { type: 'restore'; jobId: string; job: AerospikeRestoreJobItem['job'] }
-  /** The status call answered 404: ABS no longer knows the job. */
-  | { type: 'gone'; jobId: string };
+  /** The status call answered 404: ABS no longer knows the job; `last`: what the gateway saw last. */
+  | { type: 'gone'; jobId: string; last?: OperationSnapshot | undefined };
 
 /** The raw form fetch() returns; decode() reads the wire payload. */
 type RawItem =
@@ -77,7 +77,7 @@ type RawItem =
   | { type: 'backups'; routine: string; mode: BackupMode; raw: unknown }
   | { type: 'outcome'; runId: string; outcome: BackupOutcome | null }
   | { type: 'restore'; jobId: string; raw: unknown }
-  | { type: 'gone'; jobId: string };
+  | { type: 'gone'; jobId: string; last?: OperationSnapshot | undefined };
 
 export interface RestoreRequest {
   /** A backup's key (`backup-data-path`), restored with the full or incremental endpoint. */
@@ -267,7 +267,10 @@ export class AerospikeSource extends PolledSource<AbsItem> {
     try {
       return { type: 'restore', jobId, raw: await this.client.restoreStatus(jobId, signal) };
     } catch (error) {
-      if (isGatewayError(error) && error.code === 'NOT_FOUND') return { type: 'gone', jobId };
+      if (isGatewayError(error) && error.code === 'NOT_FOUND') {
+        const id = restoreJobId(this.name, jobId);
+        return { type: 'gone', jobId, last: this.services.tracker.current(id) ?? (await this.services.history.get(id)) };
+      }
       throw error;
     }
   }
@@ -292,7 +295,7 @@ export class AerospikeSource extends PolledSource<AbsItem> {
       if (item.type !== 'gone') return [];
       // ABS keeps jobs in memory only: one it forgot is closed, with what the gateway saw last.
       const id = restoreJobId(this.name, item.jobId);
-      const last = this.services.tracker.current(id) ?? this.services.history.get(id);
+      const last = this.services.tracker.current(id) ?? item.last;
       return last && !isFinal(last.status) ? [closeRestoreJob(last, now, { notFound: true })] : [];
     });
   }
@@ -402,7 +405,7 @@ export class AerospikeSource extends PolledSource<AbsItem> {
     const listing = await this.list(this.jobScope(jobId), signal);
     if (listing.failures.length > 0) throw listing.failures[0];
     const id = restoreJobId(this.name, jobId);
-    return this.services.tracker.current(id) ?? this.services.history.get(id) ?? null;
+    return this.services.tracker.current(id) ?? (await this.services.history.get(id)) ?? null;
   }
 
   async clusters(signal?: AbortSignal): Promise<Array<Entry<AerospikeClusterModel>>> {

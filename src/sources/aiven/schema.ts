@@ -251,9 +251,9 @@ builder.node(NodeRestoreRef, {
   interfaces: [OperationRef],
   id: { resolve: (op) => localId(op.id) },
   isTypeOf: (op) => (op as OperationSnapshot).typename === 'NodeRestore',
-  loadOne: (id, ctx) => {
+  loadOne: async (id, ctx) => {
     const gid = encodeGlobalId('NodeRestore', id);
-    return ctx.tracker.current(gid) ?? ctx.history.get(gid) ?? null;
+    return ctx.tracker.current(gid) ?? (await ctx.history.get(gid)) ?? null;
   },
   fields: (t) => ({
     project: t.string({ resolve: (op) => (op.detail as NodeRestoreDetail).project }),

@@ -84,9 +84,9 @@ function taskNode(typename: string, description: string) {
     interfaces: [OperationRef, DocSpaceTaskRef],
     id: { resolve: (op) => decodeGlobalId(op.id).id },
     isTypeOf: (op) => (op as OperationSnapshot).typename === typename,
-    loadOne: (id, ctx) => {
+    loadOne: async (id, ctx) => {
       const gid = encodeGlobalId(typename, id);
-      return ctx.tracker.current(gid) ?? ctx.history.get(gid) ?? null;
+      return ctx.tracker.current(gid) ?? (await ctx.history.get(gid)) ?? null;
     },
     fields: () => ({}),
   });

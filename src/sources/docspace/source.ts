@@ -58,6 +58,8 @@ export class DocSpaceSource extends PolledSource<ProgressItem> {
   private latestTenantId: number | null = null;
   /** The snapshots the latest listing of each scope showed (what the progress fields answer). */
   private readonly latest = new Map<ScopeName, OperationSnapshot[]>();
+  /** Recently finished runs from history, read before each look (mapping a look is synchronous). */
+  private recentFinished: OperationSnapshot[] = [];
 
   constructor(config: DocSpaceSourceConfig, services: SourceServices) {
     super({ name: config.name, kind: config.kind, upstream: 'DocSpace API', poll: config.poll }, services);
@@ -203,6 +205,7 @@ export class DocSpaceSource extends PolledSource<ProgressItem> {
   private async fetchProgress(name: ScopeName): Promise<RawProgress[]> {
     const call = (dump: boolean) => (name === 'backup' ? this.client.getBackupProgress({ dump }) : this.client.getRestoreProgress({ dump }));
     const answers: RawProgress[] = [];
+    await this.readRecentFinished();
     const plain = await call(false);
     if (plain !== null) answers.push({ dump: false, wire: plain });
     if (this.followDump[name]) {
@@ -264,14 +267,19 @@ export class DocSpaceSource extends PolledSource<ProgressItem> {
     return isFinal(known.status) ? { ...ended, finishedAt: known.finishedAt } : ended;
   }
 
+  private async readRecentFinished(): Promise<void> {
+    try {
+      this.recentFinished = (await this.services.history.list({ sources: [this.name], active: false }, { first: RECENT_FINISHED })).items;
+    } catch (error) {
+      this.services.logger.error({ err: error }, 'recent runs could not be read from history');
+    }
+  }
+
   /** The run a finished task belongs to, as the tracker or the history knows it. */
   private knownRun(name: ScopeName, probe: OperationSnapshot, task: DocSpaceTask): OperationSnapshot | undefined {
     const tracker = this.services.tracker;
-    const history = this.services.history;
-    if (task.taskId !== null) return tracker.current(probe.id) ?? history.get(probe.id);
-    const recent = history
-      .list({ sources: [this.name], active: false }, { first: RECENT_FINISHED })
-      .items.filter((op) => op.typename === probe.typename);
+    if (task.taskId !== null) return tracker.current(probe.id) ?? this.recentFinished.find((op) => op.id === probe.id);
+    const recent = this.recentFinished.filter((op) => op.typename === probe.typename);
     return [...tracker.openIn(`${this.name}:${name}`), ...recent].find((op) => op.kind === probe.kind && continuesRun(op, task));
   }
 

@@ -82,7 +82,7 @@ builder.node(ScaleTradeBackupRunRef, {
   isTypeOf: (op) => (op as OperationSnapshot).typename === BACKUP_RUN_TYPENAME,
   loadOne: async (id, ctx) => {
     const gid = encodeGlobalId(BACKUP_RUN_TYPENAME, id);
-    const known = ctx.tracker.current(gid) ?? ctx.history.get(gid);
+    const known = ctx.tracker.current(gid) ?? (await ctx.history.get(gid));
     if (known) return known;
     const [source, runId] = JSON.parse(id) as [string, string];
     return ctx.registry.has(source) ? scaleTrade(ctx, source).backupRun(runId) : null;
@@ -114,7 +114,7 @@ builder.node(ScaleTradeRestoreRunRef, {
   isTypeOf: (op) => (op as OperationSnapshot).typename === RESTORE_RUN_TYPENAME,
   loadOne: async (id, ctx) => {
     const gid = encodeGlobalId(RESTORE_RUN_TYPENAME, id);
-    const known = ctx.tracker.current(gid) ?? ctx.history.get(gid);
+    const known = ctx.tracker.current(gid) ?? (await ctx.history.get(gid));
     if (known) return known;
     const [source, restoreId] = JSON.parse(id) as [string, string];
     return ctx.registry.has(source) ? scaleTrade(ctx, source).restoreRun(restoreId) : null;
@@ -138,6 +138,7 @@ const SessionStateEnum = builder.enumType('ScaleTradeSessionState', {
     CONNECTING: {},
     CONNECTED: { description: 'Connected and subscribed to backup.progress.' },
     RECONNECTING: { description: 'The session dropped or could not be opened; retrying with backoff.' },
+    FOLLOWING: { description: 'Another gateway instance holds the session and relays its events to this one.' },
     CLOSED: { description: 'The gateway is shutting down.' },
   },
 });

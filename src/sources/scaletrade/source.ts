@@ -68,7 +68,7 @@ export class ScaleTradeSource implements SourceRuntime {
     this.name = config.name;
     this.config = config;
     this.services = services;
-    this.hub = new StreamHub({ initialBackoffMs: Math.min(1_000, config.poll.activeMs), maxBackoffMs: 30_000 });
+    this.hub = new StreamHub({ initialBackoffMs: Math.min(1_000, config.poll.activeMs), maxBackoffMs: 30_000, ...(services.election ? { election: services.election } : {}) });
     this.base = {
       url: config.url,
       token: config.token,
@@ -83,6 +83,8 @@ export class ScaleTradeSource implements SourceRuntime {
       source: config.name,
       health: this.health,
       open: (sink, signal) => this.openSession(sink, signal),
+      // Several instances: the session's holder relays each progress state (plain JSON) to the others.
+      relay: { encode: (value) => value, decode: (wire) => wire as ScaleTradeProgress, onLead: () => this.takeOver(this.backupScope, BACKUP_RUN_TYPENAME) },
     };
     this.restoreSpec = {
       key: `scaletrade:${config.name}:restores`,
@@ -90,7 +92,14 @@ export class ScaleTradeSource implements SourceRuntime {
       isActive: (rows) => rows.some(isRestoreRunInFlight),
       activeMs: config.poll.activeMs,
       idleMs: config.poll.idleMs,
+      relay: { encode: (rows) => rows, decode: (wire) => wire as ScaleTradeRestoreRun[], onLead: () => this.takeOver(`${config.name}:restores`, RESTORE_RUN_TYPENAME) },
     };
+  }
+
+  /** This instance takes a session or loop over from another: the runs it followed through the other's events continue here. */
+  private takeOver(scope: string, typename: string): void {
+    const open = this.services.tracker.active().filter((op) => op.source === this.name && op.typename === typename);
+    this.services.tracker.adopt(scope, open);
   }
 
   // --- SourceRuntime ----------------------------------------------------------------------------
@@ -363,12 +372,12 @@ export class ScaleTradeSource implements SourceRuntime {
    * one FINISHED event carries path, errors and artifacts.
    */
   private async observeProgress(progress: ScaleTradeProgress): Promise<void> {
-    this.adoptOnce();
+    await this.adoptOnce();
     const tracker = this.services.tracker;
     const now = new Date().toISOString();
     let snapshot = backupRunSnapshotFromProgress(this.name, progress, now);
     if (snapshot) {
-      const known = tracker.current(snapshot.id) ?? this.services.history.get(snapshot.id) ?? undefined;
+      const known = tracker.current(snapshot.id) ?? (await this.services.history.get(snapshot.id)) ?? undefined;
       if (known && isFinal(known.status) && isFinal(snapshot.status)) snapshot = null; // already ended: once
       else if (known) snapshot = { ...snapshot, detail: mergeBackupRunDetail(known.detail as ScaleTradeBackupRunDetail, snapshot.detail as ScaleTradeBackupRunDetail) };
       if (snapshot && isFinal(snapshot.status)) {
@@ -396,12 +405,17 @@ export class ScaleTradeSource implements SourceRuntime {
   }
 
   /** Backup runs open when the gateway last stopped continue (or are closed) with the first snapshot. */
-  private adoptOnce(): void {
+  private async adoptOnce(): Promise<void> {
     if (this.adopted) return;
     this.adopted = true;
-    const open = this.services.history
-      .list({ active: true, sources: [this.name] }, { first: 500 })
-      .items.filter((op) => op.typename === BACKUP_RUN_TYPENAME);
+    let listed: OperationSnapshot[];
+    try {
+      listed = (await this.services.history.list({ active: true, sources: [this.name] }, { first: 500 })).items;
+    } catch (error) {
+      this.services.logger.error({ err: error }, 'open backup runs could not be read from history');
+      return;
+    }
+    const open = listed.filter((op) => op.typename === BACKUP_RUN_TYPENAME);
     if (open.length > 0) this.services.tracker.adopt(this.backupScope, open);
   }
 
