@@ -13,6 +13,7 @@ import { hostChecker, useHostCheck } from './plugins/use-host-check.js';
 import { useRequestLog } from './plugins/use-request-log.js';
 import { useProgressPage } from './page/use-progress-page.js';
 import { useEventIds } from './plugins/use-event-ids.js';
+import { useSseEventIds } from './transports/sse-event-ids.js';
 import { useDrain } from './plugins/use-drain.js';
 import { renderGraphiQLOnFirstUse } from './plugins/use-graphiql.js';
 import { useHealth } from './plugins/use-health.js';
@@ -105,6 +106,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       useReadiness(services.registry, services.dependencies, draining.signal),
       drain.plugin,
       useEventIds(),
+      useSseEventIds(),
       useSharedSubscriptions(logger),
       ...services.metrics.plugins(),
     ],

@@ -230,6 +230,8 @@ describe('several gateway instances on Redis and PostgreSQL', () => {
     const firstId = /"eventId":"(\d+)"/.exec(text)?.[1];
     expect(firstId).toBeDefined();
     expect(BigInt(firstId!)).toBeGreaterThan(BigInt(lastEventId));
+    // The standard id line, so that a browser's EventSource sends Last-Event-ID by itself.
+    expect(text).toContain(`id: ${firstId}\nevent: next\n`);
     controller.abort();
   }, 120_000);
 
