@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { request } from 'undici';
-import { demoScenario } from '../src/sources/aiven/scenarios.js';
+import { advanceToRestoreOffset } from './scenario.js';
 import { startChild, type Child } from './ipc.js';
 import { runLoad, type LoadResult } from './load.js';
 import { fmt, percentile, sleep } from './stats.js';
@@ -44,19 +44,6 @@ const SERVICES_QUERY = `query Bench($source: String!, $project: String) {
   }
 }`;
 
-/** How far to advance a fresh demo simulator so that a node's (looping) restore is `offsetMs` into a run. */
-function advanceToRestoreOffset(project: string, service: string, node: string, offsetMs: number): number {
-  const plan = demoScenario().projects[project]?.find((s) => s.service_name === service)?.nodes?.find((n) => n.name === node)?.restore;
-  if (!plan) throw new Error(`demoScenario() has no restore for ${project}/${service}/${node}`);
-  const start = plan.startAfterMs ?? 0; // a negative start: already this far into the run at t = 0
-  if (plan.loopAfterMs === undefined) {
-    if (offsetMs + start < 0) throw new Error(`${node}'s restore is already past ${offsetMs} ms at start and does not loop`);
-    return offsetMs + start;
-  }
-  if (plan.timingOutForMs) throw new Error(`${node}'s restore pauses in timing_out: derive its cycle before using it here`);
-  const cycle = plan.setupMs + plan.phases.reduce((sum, p) => sum + p.durationMs, 0) + plan.loopAfterMs;
-  return (((offsetMs + start) % cycle) + cycle) % cycle;
-}
 
 const t0 = Date.now();
 const log = (line = '') => console.log(line);
