@@ -216,7 +216,8 @@ describe('live subscriptions over graphql-ws and SSE', () => {
           const block = text.slice(0, split);
           text = text.slice(split + 2);
           const data = block.split('\n').find((l) => l.startsWith('data:'));
-          if (block.startsWith('event: next') && data) events.push(JSON.parse(data.slice(5)));
+          // An event may start with its id line (events with an event id): any field order is SSE.
+          if (block.split('\n').includes('event: next') && data) events.push(JSON.parse(data.slice(5)));
         }
       }
     };
