@@ -20,6 +20,14 @@ import type { Logger } from '../logger.js';
 /** Field extensions of a subscription field whose stream is state (current, then each change). */
 export const STATE_STREAM = { sharedState: true } as const;
 
+/**
+ * A transport that can deliver a shared result itself puts this in the context (graphql-ws: one
+ * frame per socket around the result serialised once). The shared execution then calls it directly,
+ * in the same loop for every subscriber, instead of passing each result through a per-subscriber
+ * async iterator; the stream handed back to the transport only completes.
+ */
+export type DirectSink = (result: ExecutionResult) => void;
+
 /** Latest results kept for a slow subscriber: a state stream only needs the newest (the final one last). */
 const SUBSCRIBER_BUFFER = 16;
 
@@ -54,7 +62,13 @@ export function useSharedSubscriptions(logger: Logger): Plugin {
           const next = await execution.iterator.next();
           if (next.done) break;
           execution.last = next.value;
-          for (const push of execution.subscribers) void push(next.value);
+          for (const push of execution.subscribers) {
+            try {
+              void push(next.value);
+            } catch (error) {
+              logger.error({ err: error }, 'delivering a shared subscription result failed');
+            }
+          }
         }
       } catch (error) {
         // the source stream failed: every subscriber's stream ends below
@@ -91,6 +105,22 @@ export function useSharedSubscriptions(logger: Logger): Plugin {
         const execution = await entry.ready;
         if (!('subscribers' in execution)) return execution;
         const joined = entry;
+        const direct = (subscribeArgs.contextValue as { directSink?: DirectSink }).directSink;
+        if (direct) {
+          return new Repeater<ExecutionResult>(async (_push, stop) => {
+            execution.subscribers.add(direct);
+            execution.closers.add(stop);
+            if (execution.last) direct(execution.last);
+            if (execution.done) stop();
+            await stop;
+            execution.subscribers.delete(direct);
+            execution.closers.delete(stop);
+            if (execution.subscribers.size === 0 && !execution.done) {
+              forget(key, joined);
+              void execution.iterator.return?.();
+            }
+          });
+        }
         return new Repeater<ExecutionResult>(async (push, stop) => {
           // Joined and given the last result in one synchronous step, so no result falls in between.
           execution.subscribers.add(push);

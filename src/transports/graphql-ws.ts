@@ -44,6 +44,18 @@ function serialised(result: ExecutionResult): string {
 type SendCallback = (error?: Error) => void;
 
 /**
+ * A shared state subscription's results go straight to the socket (use-shared-subscriptions.ts,
+ * DirectSink): the `next` frame is built around the result serialised once for all subscribers.
+ */
+function directSink(socket: WebSocket, id: string) {
+  const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  return (result: ExecutionResult) => {
+    if (socket.readyState !== socket.OPEN) return;
+    socket.send(`${head}${serialised(result)}}`);
+  };
+}
+
+/**
  * Wraps one socket's `send`: splices the serialised payload into a marked `next` message, and
  * applies the slow-consumer limit. The callback is called at once rather than when the bytes reach
  * the kernel, so a subscriber that stops reading shows as a growing `bufferedAmount` (and is
@@ -117,9 +129,9 @@ export function attachGraphqlWs(
         if (identity.refused === 'missing') ctx.extra.socket.close(4401, 'Unauthorized');
         return false;
       },
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
         const caller = (ctx.extra as { caller?: Identity }).caller;
-        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params, caller });
+        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params, caller, directSink: directSink(ctx.extra.socket, id) });
         let document;
         try {
           document = enveloped.parse(options.persisted ? options.persisted.resolve(params) : params.query);
