@@ -1,5 +1,4 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
 
 /**
  * Who may do what: API keys from the environment, each with a role. `viewer` may query and
@@ -24,12 +23,16 @@ export type Identity = { role: Role; caller: string } | { refused: 'missing' | '
 
 export class Authenticator {
   private readonly digests: Array<{ digest: Buffer; role: Role }>;
-  /** jose fetches the issuer's keys when first needed and caches them (refetching on an unknown kid). */
-  private readonly jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  /**
+   * jose fetches the issuer's keys when first needed and caches them (refetching on an unknown kid).
+   * jose itself is loaded only when JWTs are configured.
+   */
+  private readonly verifier: Promise<{ verify: typeof import('jose').jwtVerify; keys: ReturnType<typeof import('jose').createRemoteJWKSet> }> | undefined;
 
   constructor(readonly config: AuthConfig) {
     this.digests = config.keys.map(({ key, role }) => ({ digest: digest(key), role }));
-    this.jwks = config.jwt ? createRemoteJWKSet(new URL(config.jwt.jwksUrl)) : undefined;
+    const jwt = config.jwt;
+    this.verifier = jwt ? import('jose').then((jose) => ({ verify: jose.jwtVerify, keys: jose.createRemoteJWKSet(new URL(jwt.jwksUrl)) })) : undefined;
   }
 
   get keyed(): boolean {
@@ -46,13 +49,14 @@ export class Authenticator {
     this.digests.forEach((entry, i) => {
       if (timingSafeEqual(entry.digest, offered) && found === undefined) found = { role: entry.role, caller: `key#${i + 1}` };
     });
-    return found ?? (this.jwks && key.split('.').length === 3 ? this.verifyJwt(key) : { refused: 'invalid' });
+    return found ?? (this.verifier && key.split('.').length === 3 ? this.verifyJwt(key) : { refused: 'invalid' });
   }
 
   private async verifyJwt(token: string): Promise<Identity> {
     const jwt = this.config.jwt!;
     try {
-      const { payload } = await jwtVerify(token, this.jwks!, { issuer: jwt.issuer, ...(jwt.audience ? { audience: jwt.audience } : {}) });
+      const { verify, keys } = await this.verifier!;
+      const { payload } = await verify(token, keys, { issuer: jwt.issuer, ...(jwt.audience ? { audience: jwt.audience } : {}) });
       const role = payload[jwt.roleClaim];
       if (role !== 'viewer' && role !== 'operator') return { refused: 'invalid' };
       return { role, caller: `jwt:${String(payload.sub ?? 'unknown').slice(0, 64)}` };

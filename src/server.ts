@@ -59,7 +59,7 @@ export interface GatewayOptions {
 /** One gateway: the shared services, yoga (HTTP, SSE, GraphiQL) and graphql-ws on one port. */
 export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger();
-  const tracing = startTracing(options.tracing ?? config.tracing, logger);
+  const tracing = await startTracing(options.tracing ?? config.tracing, logger);
   const services = await createServices(config, logger, { pollTick: tracing.pollTick });
   const maskError = createMaskError(logger);
   const maxBodyBytes = config.http?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;

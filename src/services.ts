@@ -1,7 +1,7 @@
 import type { GatewayConfig } from './config.js';
 import type { GatewayServices } from './context.js';
 import { RedisLoopElection } from './cluster/leases.js';
-import { RedisLink } from './cluster/redis-link.js';
+import type { RedisLink } from './cluster/redis-link.js';
 import type { HistoryStore } from './history/history.js';
 import { openHistoryStore } from './history/store.js';
 import type { Logger } from './logger.js';
@@ -49,6 +49,8 @@ export async function createServices(
 
   let redis: RedisLink | undefined;
   if (config.pubsub) {
+    // ioredis is loaded only by deployments that use it.
+    const { RedisLink } = await import('./cluster/redis-link.js');
     redis = new RedisLink({
       url: config.pubsub.redis.url,
       keyPrefix: config.pubsub.keyPrefix,
