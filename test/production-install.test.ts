@@ -75,8 +75,11 @@ describe('the production install (the Dockerfile steps)', () => {
     await expect(access(join(runtime, 'node_modules', 'vitest'))).rejects.toThrow(); // no dev dependencies
     await expect(access(join(runtime, 'node_modules', 'typescript'))).rejects.toThrow();
 
-    // The production start command, on this Node 24, in demo mode (no config), on a free port.
-    const child = spawn(process.execPath, ['bin/backupgraph.js', '--port', '0'], {
+    // The production start command (the Dockerfile's CMD), on this Node 24, in demo mode (no config), on a free port.
+    const dockerfile = await readFile(join(ROOT, 'Dockerfile'), 'utf8');
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
+    expect(cmd[0]).toBe('node');
+    const child = spawn(process.execPath, [...cmd.slice(1), '--port', '0'], {
       cwd: runtime,
       env: { PATH: process.env['PATH'] ?? '', HOST: '127.0.0.1', NODE_ENV: 'production', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
