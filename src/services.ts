@@ -33,7 +33,9 @@ export async function createServices(
   options: { pollTick?: PollerOptions['onTick'] } = {},
 ): Promise<GatewayServices & { dependencies: Dependencies; close(): Promise<void> }> {
   const metrics = new GatewayMetrics();
-  const history = await openHistoryStore(config.history.postgres ? { postgres: config.history.postgres } : { sqlite: config.history.path });
+  const history = await openHistoryStore(config.history.postgres ? { postgres: config.history.postgres } : { sqlite: config.history.path }, {
+    logger: logger.child({ component: 'history' }),
+  });
   logger.info({ engine: history.engine }, 'history opened');
   const retention = { days: config.history.retentionDays, eventHours: config.history.eventRetentionHours ?? DEFAULT_EVENT_RETENTION_HOURS };
   const prune = async () => {

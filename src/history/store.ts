@@ -256,11 +256,36 @@ const SQLITE_MIGRATIONS: readonly string[] = [
 
 const text = (value: SQLOutputValue | undefined): string => String(value);
 
+/** Progress is written at most this late; a final state at the next turn of the event loop. */
+const WRITE_BEHIND_MS = 25;
+/** Latest logged event per operation, kept for the duplicate check (oldest forgotten first). */
+const LATEST_CACHE = 10_000;
+
+interface PendingWrite {
+  row: ReturnType<typeof operationRow>;
+  now: number;
+  transition: RecordInput['transition'];
+  /** Absent for a duplicate: the operation's row (and a transition not seen yet) is still written. */
+  event: { seq: number; change: string; digest: string; payload: string } | null;
+}
+
+/**
+ * One process owns the file, so event ids are issued here and rows are written behind, many per
+ * transaction: a commit costs about as much as the rows in it (and blocks the event loop, node:sqlite
+ * being synchronous), so one per event made every polled change cost a commit. Every read writes
+ * what is pending first, so readers never miss an event already published.
+ */
 class SqliteHistoryStore implements HistoryStore {
   readonly engine = 'sqlite';
   private readonly db: DatabaseSync;
   private readonly now: () => number;
+  private readonly logger: Logger | undefined;
   private closed = false;
+  private nextSeq = 0;
+  private pending: PendingWrite[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushSoon: NodeJS.Immediate | undefined;
+  private readonly latest = new Map<string, { seq: number; change: string; digest: string }>();
   private readonly stmt: {
     getOp: StatementSync;
     upsert: StatementSync;
@@ -280,6 +305,7 @@ class SqliteHistoryStore implements HistoryStore {
 
   constructor(path: string, options: HistoryStoreOptions) {
     this.now = options.now ?? Date.now;
+    this.logger = options.logger;
     if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
     this.db = new DatabaseSync(path);
     try {
@@ -288,6 +314,7 @@ class SqliteHistoryStore implements HistoryStore {
       this.db.exec('PRAGMA busy_timeout = 5000');
       this.migrate();
       this.stmt = this.prepare();
+      this.nextSeq = Number(this.stmt.lastIssued.get()?.['seq'] ?? 0);
     } catch (error) {
       this.db.close();
       throw error;
@@ -328,7 +355,7 @@ class SqliteHistoryStore implements HistoryStore {
           SELECT 1 FROM (SELECT status, percent, message FROM transitions WHERE op_id = :op_id ORDER BY seq DESC LIMIT 1) AS latest
           WHERE latest.status = :status AND latest.percent IS :percent AND latest.message IS :message)`),
       lastEvent: db.prepare('SELECT seq, change, digest FROM events WHERE op_id = ? ORDER BY seq DESC LIMIT 1'),
-      insertEvent: db.prepare('INSERT INTO events (op_id, at, change, digest, payload) VALUES (?, ?, ?, ?, ?) RETURNING seq'),
+      insertEvent: db.prepare('INSERT INTO events (seq, op_id, at, change, digest, payload) VALUES (?, ?, ?, ?, ?, ?)'),
       list: db.prepare(`
         SELECT sort_at, id, snapshot FROM operations
         WHERE (:active IS NULL
@@ -363,37 +390,93 @@ class SqliteHistoryStore implements HistoryStore {
     const { event, transition, digest } = input;
     const now = Math.floor(this.now());
     const row = operationRow(event.operation, now);
-    const payload = eventPayload(input);
-    return this.transaction(() => {
-      this.stmt.upsert.run({
-        id: row.id,
-        source: row.source,
-        kind: row.kind,
-        status: row.status,
-        typename: row.typename,
-        started_at: row.startedAt,
-        updated_at: row.updatedAt,
-        finished_at: row.finishedAt,
-        started_ms: row.startedMs,
-        now,
-        ended_at: row.endedAt,
-        snapshot: row.snapshot,
-      });
-      if (transition) {
-        this.stmt.insertTransition.run({
-          op_id: row.id,
-          at: plainText(transition.at),
-          status: transition.status,
-          percent: transition.percent,
-          message: plainText(transition.message),
+    const latest = this.latestEventOf(row.id);
+    if (latest && latest.change === event.change && latest.digest === digest) {
+      this.pending.push({ row, now, transition, event: null });
+      this.scheduleFlush(false);
+      return { eventId: String(latest.seq), duplicate: true };
+    }
+    const seq = ++this.nextSeq;
+    this.remember(row.id, { seq, change: event.change, digest });
+    this.pending.push({ row, now, transition, event: { seq, change: event.change, digest, payload: eventPayload(input) } });
+    this.scheduleFlush(isFinal(event.operation.status));
+    return { eventId: String(seq), duplicate: false };
+  }
+
+  private latestEventOf(id: string): { seq: number; change: string; digest: string } | undefined {
+    const known = this.latest.get(id);
+    if (known) return known;
+    // Nothing is pending for an operation the cache does not hold: the file has its latest event.
+    const row = this.stmt.lastEvent.get(id);
+    if (!row) return undefined;
+    const latest = { seq: Number(row['seq']), change: text(row['change']), digest: text(row['digest']) };
+    this.remember(id, latest);
+    return latest;
+  }
+
+  private remember(id: string, latest: { seq: number; change: string; digest: string }): void {
+    this.latest.delete(id);
+    this.latest.set(id, latest);
+    if (this.latest.size > LATEST_CACHE) this.latest.delete(this.latest.keys().next().value!);
+  }
+
+  private scheduleFlush(final: boolean): void {
+    if (final) {
+      this.flushSoon ??= setImmediate(() => this.flushQuietly());
+      return;
+    }
+    if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => this.flushQuietly(), WRITE_BEHIND_MS);
+      this.flushTimer.unref();
+    }
+  }
+
+  /** From a timer: a failure is reported, not thrown (the events were published already). */
+  private flushQuietly(): void {
+    try {
+      this.flush();
+    } catch (error) {
+      if (this.logger) this.logger.error({ err: error }, 'history could not write recorded events');
+      else throw error;
+    }
+  }
+
+  /** Writes every pending row in one transaction. */
+  private flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.flushSoon) clearImmediate(this.flushSoon);
+    this.flushTimer = undefined;
+    this.flushSoon = undefined;
+    if (this.pending.length === 0 || this.closed) return;
+    const writes = this.pending;
+    this.pending = [];
+    this.transaction(() => {
+      for (const { row, now, transition, event } of writes) {
+        this.stmt.upsert.run({
+          id: row.id,
+          source: row.source,
+          kind: row.kind,
+          status: row.status,
+          typename: row.typename,
+          started_at: row.startedAt,
+          updated_at: row.updatedAt,
+          finished_at: row.finishedAt,
+          started_ms: row.startedMs,
+          now,
+          ended_at: row.endedAt,
+          snapshot: row.snapshot,
         });
+        if (transition) {
+          this.stmt.insertTransition.run({
+            op_id: row.id,
+            at: plainText(transition.at),
+            status: transition.status,
+            percent: transition.percent,
+            message: plainText(transition.message),
+          });
+        }
+        if (event) this.stmt.insertEvent.run(event.seq, row.id, now, event.change, event.digest, event.payload);
       }
-      const latest = this.stmt.lastEvent.get(row.id);
-      if (latest && latest['change'] === event.change && latest['digest'] === digest) {
-        return { eventId: text(latest['seq']), duplicate: true };
-      }
-      const inserted = this.stmt.insertEvent.get(row.id, now, event.change, digest, payload);
-      return { eventId: text(inserted?.['seq']), duplicate: false };
     });
   }
 
@@ -471,12 +554,18 @@ class SqliteHistoryStore implements HistoryStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.closed = true;
-    this.db.close();
+    try {
+      this.flush();
+    } finally {
+      this.closed = true;
+      this.db.close();
+    }
   }
 
+  /** Every read starts here: what is recorded but pending is written first. */
   private assertOpen(): void {
     if (this.closed) throw storeClosed();
+    this.flush();
   }
 
   private transaction<T>(fn: () => T): T {
