@@ -214,6 +214,11 @@ export function parseConfig(raw: unknown, options: LoadOptions = {}): GatewayCon
   const env = options.env ?? process.env;
   const base = fileConfig.safeParse(raw);
   if (!base.success) throw new ConfigError(describe(base.error));
+  // Instances sharing events must share the history too: event ids (catch-up), one record per
+  // change and takeovers all rely on one log.
+  if (base.data.pubsub && !base.data.history.postgres) {
+    throw new ConfigError('pubsub.redis: several instances need a shared history: set history.postgres as well');
+  }
   const names = new Set<string>();
   const sources = base.data.sources.map((entry, index): SourceConfig => {
     const at = `sources[${index}]`;

@@ -55,8 +55,9 @@ describe('configuration', () => {
       'sources[0].kind: "veeam" is not a known kind (supported: aiven, aerospike-backup-service, scaletrade, docspace)',
     );
     for (const kind of ['aiven', 'aerospike-backup-service', 'scaletrade', 'docspace']) expect(findKind(kind)?.kind).toBe(kind);
-    expect(errorOf({ sources: [aiven], pubsub: { redis: { env: 'REDIS_URL' } } })).toBe('pubsub.redis: environment variable REDIS_URL is not set');
-    expect(errorOf({ sources: [aiven], pubsub: { redis: 'redis://x' } })).toMatch(/^pubsub\.redis: /);
+    expect(errorOf({ sources: [aiven], pubsub: { redis: { env: 'REDIS_URL' } } })).toBe('pubsub.redis: several instances need a shared history: set history.postgres as well');
+    expect(errorOf({ sources: [aiven], pubsub: { redis: { env: 'REDIS_URL' } }, history: { postgres: { env: 'DATABASE_URL' } } })).toBe('history.postgres: environment variable DATABASE_URL is not set');
+    expect(errorOf({ sources: [aiven], pubsub: { redis: 'redis://x' }, history: { postgres: { env: 'DATABASE_URL' } } })).toMatch(/^pubsub\.redis: /);
     expect(errorOf({ sources: [aiven], history: { path: 'h.db', postgres: { env: 'DATABASE_URL' } } })).toMatch(/^history: .*exclusive/);
     expect(errorOf({ sources: [aiven], history: { postgres: { env: 'DATABASE_URL' }, schema: 'no-dash' } })).toMatch(/^history\.schema: /);
     expect(errorOf({ sources: [aiven, aiven] })).toMatch(/^sources\[1\]\.name: duplicate source name "aiven-prod"/);
