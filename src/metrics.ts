@@ -33,6 +33,12 @@ export class GatewayMetrics {
     labelNames: ['transport'],
     registers: [this.registry],
   });
+  readonly slowConsumersDropped = new Counter({
+    name: 'backupgraph_slow_consumers_dropped_total',
+    help: 'Subscribers dropped because they stopped reading and their send buffer filled, by transport.',
+    labelNames: ['transport'],
+    registers: [this.registry],
+  });
 
   constructor() {
     for (const transport of ['graphql-ws', 'sse']) this.subscriptions.set({ transport }, 0);

@@ -14,6 +14,7 @@ import { useRequestLog } from './plugins/use-request-log.js';
 import { useProgressPage } from './page/use-progress-page.js';
 import { useEventIds } from './plugins/use-event-ids.js';
 import { useSseEventIds } from './transports/sse-event-ids.js';
+import { useSseSlowConsumers } from './transports/sse-slow-consumers.js';
 import { useDrain } from './plugins/use-drain.js';
 import { renderGraphiQLOnFirstUse } from './plugins/use-graphiql.js';
 import { useHealth } from './plugins/use-health.js';
@@ -107,6 +108,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       drain.plugin,
       useEventIds(),
       useSseEventIds(),
+      useSseSlowConsumers(logger.child({ component: 'sse' }), services.metrics), // after every plugin that rewrites the SSE body
       useSharedSubscriptions(logger),
       ...services.metrics.plugins(),
     ],
@@ -124,7 +126,12 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     throw error;
   }
   // After listening, so that a listen error is the caller's one clear error, not graphql-ws's log.
-  const ws = attachGraphqlWs(httpServer, yoga, { keepAliveMs: options.keepAliveMs ?? 12_000, maskError, maxPayloadBytes: maxBodyBytes, authenticator, hostAllowed, ...(persisted ? { persisted } : {}) });
+  const ws = attachGraphqlWs(httpServer, yoga, { keepAliveMs: options.keepAliveMs ?? 12_000, maskError, maxPayloadBytes: maxBodyBytes, authenticator, hostAllowed, ...(persisted ? { persisted } : {}),
+    onSlowConsumer: () => {
+      services.metrics.slowConsumersDropped.inc({ transport: 'graphql-ws' });
+      logger.warn({ component: 'graphql-ws' }, 'slow consumer dropped: send buffer full');
+    },
+  });
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   probeSources(services.registry, logger);
 

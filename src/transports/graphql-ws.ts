@@ -6,19 +6,12 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Authenticator, Identity } from '../auth.js';
 import type { GatewayContext } from '../context.js';
 import type { PersistedOperations } from '../plugins/use-persisted-operations-only.js';
+import { SLOW_CONSUMER_BYTES, SLOW_CONSUMER_CLOSE } from './slow-consumer.js';
 
 interface Enveloped {
   execute: (args: ExecutionArgs) => never;
   subscribe: (args: ExecutionArgs) => never;
 }
-
-/**
- * Bytes a socket may hold unsent before its client counts as a slow consumer and is closed with
- * SLOW_CONSUMER_CLOSE (about a hundred typical events; the kernel's own buffers come on top).
- */
-export const SLOW_CONSUMER_BYTES = 512 * 1024;
-/** The close code of a slow consumer (4xxx: application-defined in RFC 6455; 4008 echoes HTTP 408). */
-export const SLOW_CONSUMER_CLOSE = { code: 4008, reason: 'Slow consumer: send buffer full' } as const;
 
 /**
  * What `onNext` hands graphql-ws instead of the result: graphql-ws stringifies its message itself,
@@ -61,7 +54,7 @@ function directSink(socket: WebSocket, id: string) {
  * the kernel, so a subscriber that stops reading shows as a growing `bufferedAmount` (and is
  * closed) instead of silently stalling its subscriptions' loops.
  */
-function wrapSend(socket: WebSocket, pendingPayloads: Map<string, string>): void {
+function wrapSend(socket: WebSocket, pendingPayloads: Map<string, string>, onSlowConsumer: () => void): void {
   const send = socket.send.bind(socket) as (data: string, callback: SendCallback) => void;
   const wrapped = (data: string, callback?: SendCallback) => {
     if (data.endsWith(MARKED_SUFFIX)) {
@@ -72,6 +65,7 @@ function wrapSend(socket: WebSocket, pendingPayloads: Map<string, string>): void
     if (socket.readyState !== socket.OPEN) return callback?.();
     if (socket.bufferedAmount + data.length > SLOW_CONSUMER_BYTES) {
       socket.close(SLOW_CONSUMER_CLOSE.code, SLOW_CONSUMER_CLOSE.reason);
+      onSlowConsumer();
       return callback?.();
     }
     send(data, () => undefined);
@@ -89,7 +83,7 @@ function wrapSend(socket: WebSocket, pendingPayloads: Map<string, string>): void
 export function attachGraphqlWs(
   httpServer: Server,
   yoga: YogaServerInstance<Record<string, unknown>, GatewayContext>,
-  options: { keepAliveMs: number; maskError: (error: unknown, message: string) => Error; maxPayloadBytes: number; authenticator: Authenticator; hostAllowed: (host: string | undefined) => boolean; persisted?: PersistedOperations },
+  options: { keepAliveMs: number; maskError: (error: unknown, message: string) => Error; maxPayloadBytes: number; authenticator: Authenticator; hostAllowed: (host: string | undefined) => boolean; persisted?: PersistedOperations; onSlowConsumer?: () => void },
 ): { close(): Promise<void> } {
   // The same size limit as an HTTP body: a larger message (a 99 MB connection_init) closes the socket (1009).
   const wsServer = new WebSocketServer({
@@ -104,7 +98,12 @@ export function attachGraphqlWs(
   wsServer.on('connection', (socket: WebSocket) => {
     const pending = new Map<string, string>();
     pendingPayloads.set(socket, pending);
-    wrapSend(socket, pending);
+    let dropped = false;
+    wrapSend(socket, pending, () => {
+      if (dropped) return; // counted once, however many sends were refused before the close
+      dropped = true;
+      options.onSlowConsumer?.();
+    });
   });
   const disposable = useServer(
     {
