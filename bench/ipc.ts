@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -15,11 +16,32 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-export async function startChild(script: string, env: Record<string, string>, name: string, extraExecArgv: string[] = []): Promise<Child> {
+/**
+ * How a child's TypeScript runs: `tsx` (the default), or `node`: Node's own type stripping
+ * (bench/native-ts.mjs), for children that import only compiled code from dist/ besides bench/.
+ */
+export type ChildRuntime = 'tsx' | 'node';
+
+/**
+ * How gateway children run: as production does (`node`, the compiled dist/ from `npm run build`)
+ * when dist/server.js exists, otherwise src/ through tsx. `describe` says which, for the output.
+ */
+export function gatewayBuild(): { runtime: ChildRuntime; env: Record<string, string>; describe: string } {
+  const dist = fileURLToPath(new URL('../dist/server.js', import.meta.url));
+  if (!existsSync(dist)) return { runtime: 'tsx', env: {}, describe: 'src/ through tsx (no dist/: run `npm run build` to measure the production build)' };
+  return {
+    runtime: 'node',
+    env: { BENCH_GATEWAY_BUILD: 'dist' },
+    describe: `compiled dist/ on plain node, no tsx (as \`node bin/backupgraph.js\`; dist/server.js built ${statSync(dist).mtime.toISOString()})`,
+  };
+}
+
+export async function startChild(script: string, env: Record<string, string>, name: string, extraExecArgv: string[] = [], runtime: ChildRuntime = 'tsx'): Promise<Child> {
   const path = fileURLToPath(new URL(script, import.meta.url));
+  const loader = runtime === 'tsx' ? 'tsx' : fileURLToPath(new URL('./native-ts.mjs', import.meta.url));
   const proc = fork(path, [], {
-    // tsx as a loader; --expose-gc so the gateway can collect before reporting its memory.
-    execArgv: ['--import', 'tsx', '--expose-gc', ...extraExecArgv],
+    // A loader for the .ts child; --expose-gc so the gateway can collect before reporting its memory.
+    execArgv: ['--import', loader, '--expose-gc', ...extraExecArgv],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
@@ -75,6 +97,8 @@ export function serveParent(handlers: Record<string, (message: Record<string, an
   const builtin: Record<string, () => unknown> = {
     // CPU time of this process so far (user + system), in microseconds.
     cpu: () => ({ micros: process.cpuUsage().user + process.cpuUsage().system }),
+    // Resident set size now, without a GC first (for sampling under load).
+    rss: () => ({ rss: process.memoryUsage.rss() }),
   };
   process.on('message', (message: Record<string, any>) => {
     void (async () => {
