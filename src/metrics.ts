@@ -152,6 +152,10 @@ export class GatewayMetrics {
           graphql_envelop_phase_execute: true,
           graphql_envelop_phase_subscribe: true,
           graphql_yoga_http_duration: true,
+          // On by default, and it walks every request's document with TypeInfo: about 2 % of a
+          // request's CPU for a schema with no deprecated field.
+          graphql_envelop_deprecated_field: false,
+          graphql_envelop_schema_change: false,
         },
       }),
       {
