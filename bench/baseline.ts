@@ -41,7 +41,8 @@ const gateway = await startChild(
   './gateway-process.ts',
   { ...build.env, BENCH_TOKEN: TOKEN, BENCH_SIM_URL: simUrl, BENCH_SOURCE: 'aiven-bench', BENCH_GATEWAY_LIMITS: 'default' },
   'gateway',
-  [],
+  // BENCH_PROFILE=DIR: the gateway child writes a V8 CPU profile (--cpu-prof) into DIR.
+  process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : [],
   build.runtime,
 );
 
