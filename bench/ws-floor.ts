@@ -4,7 +4,7 @@
  * way the gateway's direct sink does (src/transports/graphql-ws.ts). No GraphQL, no gateway: the
  * figure bounds from below the p99 delay of any fan-out to N subscribers on one connection each.
  * 9,000 sockets in one process (18,000 descriptors with their clients); the loop time per socket
- * scales to 18,000.
+ * scales to 18,000. Also: the resident memory one idle WebSocket connection costs, both ends.
  */
 import { createServer } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -23,6 +23,9 @@ const port = (server.address() as { port: number }).port;
 
 let received = 0;
 const clients: WebSocket[] = [];
+const gc = (globalThis as { gc?: () => void }).gc;
+gc?.();
+const rssBefore = process.memoryUsage().rss;
 for (let i = 0; i < SOCKETS; i += 100) {
   await Promise.all(
     Array.from({ length: Math.min(100, SOCKETS - i) }, () => new Promise<void>((resolve, reject) => {
@@ -35,6 +38,9 @@ for (let i = 0; i < SOCKETS; i += 100) {
   );
 }
 while (serverSockets.length < SOCKETS) await sleep(20);
+gc?.();
+await sleep(500);
+const rssPerPair = (process.memoryUsage().rss - rssBefore) / SOCKETS;
 
 const loops: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
@@ -50,6 +56,7 @@ console.log(`\nws floor: one ${payload.length + 40}-byte frame to each of ${SOCK
 console.log(`| sockets | loop p50 | loop max | per socket | scaled to 18,000 sockets |`);
 console.log(`| ---: | ---: | ---: | ---: | ---: |`);
 console.log(`| ${SOCKETS} | ${fmt(percentile(loops, 50), 1)} ms | ${fmt(Math.max(...loops), 1)} ms | ${fmt(perSocketUs, 1)} µs | ${fmt((perSocketUs * 18_000) / 1000, 0)} ms |`);
+console.log(`\nRSS per open connection, server and client side together (one process${gc ? ', after a GC' : ''}): ${fmt(rssPerPair / 1024, 1)} KiB`);
 for (const client of clients) client.terminate();
 wss.close();
 server.close();
