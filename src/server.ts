@@ -12,6 +12,7 @@ import { useAuth, type Caller } from './plugins/use-auth.js';
 import { hostChecker, useHostCheck } from './plugins/use-host-check.js';
 import { useRequestLog } from './plugins/use-request-log.js';
 import { useProgressPage } from './page/use-progress-page.js';
+import { useBodyLimit } from './plugins/use-body-limit.js';
 import { useEventIds } from './plugins/use-event-ids.js';
 import { useSseEventIds } from './transports/sse-event-ids.js';
 import { useSseSlowConsumers } from './transports/sse-slow-consumers.js';
@@ -92,12 +93,14 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     // multipart POST, no preflight) must carry a header a form cannot set.
     cors: corsOrigins.length > 0 ? { origin: corsOrigins, credentials: false, methods: ['GET', 'POST'] } : false,
     multipart: false,
-    maxRequestBodySize: maxBodyBytes,
+    // use-body-limit.ts applies it, more cheaply.
+    maxRequestBodySize: false,
     plugins: [
       // First, so that refusals by the plugins after it are traced too.
       ...tracing.plugins(),
       useRequestLog(logger.child({ component: 'http' })),
       useHostCheck(hostAllowed),
+      useBodyLimit(maxBodyBytes),
       auth.plugin as never,
       useCSRFPrevention({ requestHeaders: ['x-graphql-csrf', 'graphql-preflight', 'apollo-require-preflight'] }),
       useHealth(options.version ?? packageVersion(), draining.signal),

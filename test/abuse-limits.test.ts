@@ -59,6 +59,26 @@ describe('query limits', () => {
     expect(response.status).toBe(413);
   });
 
+  it('refuses a chunked body (no Content-Length) once it passes the limit, and reads a small one', async () => {
+    const chunked = (text: string, repeat: number) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          const bytes = new TextEncoder().encode(text);
+          for (let i = 0; i < repeat; i++) controller.enqueue(bytes);
+          controller.close();
+        },
+      });
+    const send = (body: ReadableStream<Uint8Array>) =>
+      fetch(world.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit);
+    const padding = 'x'.repeat(100_000);
+    const big = await send(chunked(`{"query":"{ __typename }","variables":{"pad":"${padding}`, 1).pipeThrough(new TransformStream({ flush: (c) => { for (let i = 0; i < 20; i++) c.enqueue(new TextEncoder().encode(padding)); c.enqueue(new TextEncoder().encode('"}}')); } })));
+    expect(big.status).toBe(413);
+    expect(big.headers.get('connection')).toBe('close'); // the rest of the body was not read
+    const small = await send(chunked('{"query":"{ __typename }"}', 1));
+    expect(small.status).toBe(200);
+    expect(await small.json()).toEqual({ data: { __typename: 'Query' } });
+  });
+
   it('never echoes a large input back in an error', async () => {
     const huge = 'A'.repeat(500_000);
     const result = await world.gql(`query ($id: ID!, $s: String!) { node(id: $id) { id } aiven(source: $s) { projects } }`, { id: huge, s: huge });
