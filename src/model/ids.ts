@@ -20,6 +20,19 @@ export interface DecodedId {
   parts: (string | number)[];
 }
 
+/**
+ * Just the typename of a global ID, from its first bytes (resolving a union or interface member
+ * for every object of a list would otherwise decode and parse whole IDs); undefined when it is not one.
+ */
+export function typenameOfGlobalId(id: string): string | undefined {
+  // 64 base64 characters are 48 bytes: longer than any typename and its colon.
+  const head = Buffer.from(id.slice(0, 64), 'base64url').toString('latin1');
+  const colon = head.indexOf(':');
+  if (colon <= 0) return undefined;
+  const typename = head.slice(0, colon);
+  return /^[A-Z][A-Za-z0-9]*$/.test(typename) ? typename : undefined;
+}
+
 export function decodeGlobalId(id: string): DecodedId {
   const text = Buffer.from(id, 'base64url').toString('utf8');
   const colon = text.indexOf(':');

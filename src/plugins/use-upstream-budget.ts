@@ -4,6 +4,7 @@ import {
   isInterfaceType,
   isObjectType,
   Kind,
+  type DocumentNode,
   type FragmentDefinitionNode,
   type GraphQLNamedType,
   type GraphQLSchema,
@@ -21,18 +22,30 @@ import { GatewayError } from '../errors.js';
  */
 export function useUpstreamBudget(maxCalls: number): Plugin {
   const costly = new WeakMap<GraphQLSchema, Set<string>>();
+  // The cost depends on the document alone, and yoga's parser cache hands back the same document
+  // object for the same text: each distinct document is counted once (per operation name).
+  const costs = new WeakMap<DocumentNode, Map<string, number>>();
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      const operation = getOperationAST(args.document, args.operationName);
-      const root = operation && (operation.operation === 'query' ? args.schema.getQueryType() : undefined);
-      if (!operation || !root) return;
-      let fields = costly.get(args.schema);
-      if (!fields) costly.set(args.schema, (fields = sourceTypeFields(args.schema)));
-      const fragments = new Map<string, FragmentDefinitionNode>();
-      for (const definition of args.document.definitions) {
-        if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+      const name = args.operationName ?? '';
+      let known = costs.get(args.document);
+      let cost = known?.get(name);
+      if (cost === undefined) {
+        const operation = getOperationAST(args.document, args.operationName);
+        const root = operation && (operation.operation === 'query' ? args.schema.getQueryType() : undefined);
+        cost = 0;
+        if (operation && root) {
+          let fields = costly.get(args.schema);
+          if (!fields) costly.set(args.schema, (fields = sourceTypeFields(args.schema)));
+          const fragments = new Map<string, FragmentDefinitionNode>();
+          for (const definition of args.document.definitions) {
+            if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+          }
+          cost = count(operation.selectionSet, root, args.schema, fragments, fields);
+        }
+        if (!known) costs.set(args.document, (known = new Map()));
+        known.set(name, cost);
       }
-      const cost = count(operation.selectionSet, root, args.schema, fragments, fields);
       if (cost > maxCalls) {
         setResultAndStopExecution({
           errors: [new GatewayError('LIMIT_EXCEEDED', `This request would make up to ${cost} upstream calls; the limit is ${maxCalls}`)],

@@ -1,5 +1,5 @@
 import { badInput, GatewayError } from '../../errors.js';
-import { decodeGlobalId, encodeGlobalId } from '../../model/ids.js';
+import { decodeGlobalId, encodeGlobalId, typenameOfGlobalId } from '../../model/ids.js';
 import type { OperationSnapshot, OperationStatus } from '../../model/operation.js';
 import type { GatewayContext } from '../../context.js';
 import { builder } from '../../schema/builder.js';
@@ -82,7 +82,7 @@ export const AerospikeRestoreJobRef = builder.objectRef<OperationSnapshot>(RESTO
 builder.node(AerospikeBackupRef, {
   description: 'A finished backup (one namespace of one run); its `key` is the input of a restore.',
   id: { resolve: (b) => localId(b.id) },
-  isTypeOf: (value) => typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string' && decodeGlobalId((value as { id: string }).id).typename === BACKUP_TYPENAME,
+  isTypeOf: (value) => typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string' && typenameOfGlobalId((value as { id: string }).id) === BACKUP_TYPENAME,
   loadOne: async (id, ctx) => {
     const [source, key] = JSON.parse(id) as [string, string];
     return aerospike(ctx, source).backup(key);

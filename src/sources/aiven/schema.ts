@@ -2,7 +2,7 @@ import { badInput, GatewayError } from '../../errors.js';
 import { redact } from '../redact.js';
 import { eventPayload } from '../../live/subscriptions.js';
 import { watchService } from './live.js';
-import { decodeGlobalId, encodeGlobalId } from '../../model/ids.js';
+import { decodeGlobalId, encodeGlobalId, typenameOfGlobalId } from '../../model/ids.js';
 import type { OperationSnapshot } from '../../model/operation.js';
 import type { UpdateServiceBody } from './client.js';
 import {
@@ -39,7 +39,7 @@ function localId(id: string): string {
 
 function isType(typename: string) {
   return (value: unknown) =>
-    typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string' && decodeGlobalId((value as { id: string }).id).typename === typename;
+    typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string' && typenameOfGlobalId((value as { id: string }).id) === typename;
 }
 
 const ServiceStateEnum = builder.enumType('ServiceState', { values: SERVICE_STATES });
