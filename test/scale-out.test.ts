@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { testScenario } from '../src/sources/aiven/scenarios.js';
 import { startAivenSimulator, type AivenSimulator } from '../src/sources/aiven/simulator.js';
+import { testScenario as scaleTradeScenario } from '../src/sources/scaletrade/scenarios.js';
+import { startScaleTradeSimulator } from '../src/sources/scaletrade/simulator.js';
 import { gatewayInstances, privateRedis, type GatewayProcess, type InstanceSet } from './support/instances.js';
 import { createTestSchema } from './support/postgres.js';
 import { collect, eventually, type GraphQLResponse } from './support/streams.js';
@@ -261,6 +263,65 @@ describe('several gateway instances on Redis and PostgreSQL', () => {
     await eventually(() => eventsOf(stream.events).length > after, 15_000, 'events through Redis again');
     expect(await (await fetch(instance.url.replace(/\/graphql$/, '/metrics'))).text()).toMatch(/^backupgraph_redis_up 1$/m);
   }, 120_000);
+});
+
+describe('several gateway instances on a pushing upstream (ScaleTrade)', () => {
+  it('holds one stream session across instances, and another instance opens it when the holder is killed', async () => {
+    const sim = await startScaleTradeSimulator({ scenario: scaleTradeScenario(), clock: 'manual', startAt: Date.parse('2026-07-01T12:00:00Z') });
+    cleanups.push(() => sim.close());
+    const schema = await createTestSchema('scaleout_st');
+    cleanups.push(() => schema.drop());
+    const prefix = `bg-test-${randomUUID().slice(0, 8)}:`;
+    cleanups.push(() => dropKeys(SHARED_REDIS, prefix));
+    const set = await gatewayInstances(
+      {
+        sources: [{ name: 'st', kind: 'scaletrade', url: sim.tcpUrl, token: { env: 'ST_TOKEN' }, poll: { activeMs: 200, idleMs: 500 }, staleMs: 1_000, timeouts: { connectMs: 1_000, requestMs: 3_000 } }],
+        history: { postgres: { env: 'DATABASE_URL' }, schema: schema.schema },
+        pubsub: { redis: { env: 'REDIS_URL' }, keyPrefix: prefix, leaseMs: 1_000 },
+        auth: { keys: [], anonymousRole: 'operator' },
+      },
+      { ST_TOKEN: sim.tokens.admin, DATABASE_URL: schema.url, REDIS_URL: SHARED_REDIS },
+    );
+    cleanups.push(() => set.close());
+    const instances = [await set.start(), await set.start()];
+    const RUNS = `subscription { operationsChanged(filter: { sources: ["st"] }) { eventId change operation { id status progress { percent } } } }`;
+    const streams = new Map(instances.map((instance) => [instance, collect<{ operationsChanged: Event }>(wsClient(instance), RUNS)]));
+    const sessionState = async (instance: GatewayProcess) => (await gql(instance, '{ scaleTrade { session { state } } }')).data?.scaleTrade?.session?.state;
+    // One instance holds the session, the other follows it.
+    await eventually(async () => {
+      const states = await Promise.all(instances.map(sessionState));
+      return states.includes('CONNECTED') && states.includes('FOLLOWING');
+    }, 20_000, 'one session holder and one follower');
+    expect(sim.countRequests('Subscribe')).toBe(1);
+
+    const advance = async (totalMs: number) => {
+      for (let t = 0; t < totalMs; t += 1_000) {
+        sim.advance(1_000);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+    };
+    const finishedOf = (instance: GatewayProcess) => eventsOf(streams.get(instance)!.events).filter((e) => e.change === 'FINISHED');
+    // A run followed to its end on both instances through the one session.
+    sim.startRun({ trigger: 'manual' });
+    await advance(60_000);
+    await eventually(() => instances.every((i) => finishedOf(i).length === 1), 30_000, 'the first run finished on both instances');
+    expect(sim.countRequests('Subscribe')).toBe(1);
+
+    // The holder dies mid-run: the other instance opens the session and follows the run to its end.
+    sim.startRun({ trigger: 'manual' });
+    await advance(5_000);
+    const states = await Promise.all(instances.map(sessionState));
+    const holder = instances[states.indexOf('CONNECTED')]!;
+    const survivor = instances.find((i) => i !== holder)!;
+    await holder.kill('SIGKILL');
+    await eventually(async () => (await sessionState(survivor)) === 'CONNECTED', 20_000, 'the survivor holds the session');
+    expect(sim.countRequests('Subscribe')).toBe(2);
+    await advance(60_000);
+    await eventually(() => finishedOf(survivor).length === 2, 30_000, 'the second run finished on the survivor');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const finished = finishedOf(survivor).map((e) => e.operation.id);
+    expect(new Set(finished).size).toBe(2); // each run's final state once
+  }, 180_000);
 });
 
 function freePort(): Promise<number> {
