@@ -68,7 +68,8 @@ async function cluster(options: { redisUrl?: string } = {}): Promise<Cluster> {
 }
 
 async function dropKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: () => null });
+  redis.on('error', () => undefined); // a private Redis may be gone already: nothing to clean then
   try {
     await redis.connect();
     const keys = await redis.keys(`${prefix}*`);

@@ -53,7 +53,16 @@ export class RedisLink {
     };
     this.publisher = new Redis(options.url, { ...clientOptions, connectionName: 'backupgraph-publish' });
     this.subscriber = new Redis(options.url, { ...clientOptions, connectionName: 'backupgraph-subscribe' });
-    this.commands = new Redis(options.url, { ...clientOptions, connectionName: 'backupgraph-leases', enableOfflineQueue: false });
+    // Lease commands fail fast: one left waiting for a reconnect would hold its loop's election step,
+    // and the loop would stall instead of running local-only.
+    this.commands = new Redis(options.url, {
+      ...clientOptions,
+      connectionName: 'backupgraph-leases',
+      enableOfflineQueue: false,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: 1_000,
+    });
     for (const client of [this.publisher, this.subscriber, this.commands]) {
       // ioredis reports every failed reconnect as an error event: one warning per outage is enough.
       client.on('error', () => undefined);
