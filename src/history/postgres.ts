@@ -125,15 +125,15 @@ export async function openPostgresHistoryStore(
       max: POOL_SIZE,
       connectionTimeoutMillis: 10_000,
       application_name: 'backupgraph',
+      // Every connection resolves table names in the schema, set before the pool hands it out (a
+      // query queued beside the caller's first one is deprecated in pg). Not the `options`
+      // parameter: one in the URL would override it.
+      onConnect: (async (client: pg.ClientBase) => {
+        await client.query(`SET search_path TO ${quoteIdentifier(schema)}`);
+      }) as unknown as (client: pg.ClientBase) => void,
     });
     // An idle pooled connection that drops is replaced on next use; unhandled it would crash the process.
     pool.on('error', (error) => options.logger?.warn({ err: { message: redact(messageOf(error), target.url) } }, 'history database connection lost'));
-    // Every connection resolves table names in the schema (queued before any query of the caller).
-    pool.on('connect', (client) => {
-      client.query(`SET search_path TO ${quoteIdentifier(schema)}`).catch((error: unknown) => {
-        options.logger?.error({ err: { message: redact(messageOf(error), target.url) } }, 'history search_path not set');
-      });
-    });
     await migrate(pool, schema);
     return new PostgresHistoryStore(pool, schema, options);
   } catch (error) {
