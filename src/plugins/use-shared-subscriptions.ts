@@ -105,30 +105,17 @@ export function useSharedSubscriptions(logger: Logger): Plugin {
         const execution = await entry.ready;
         if (!('subscribers' in execution)) return execution;
         const joined = entry;
+        // A transport's direct sink gets the results itself; the stream handed back only completes.
         const direct = (subscribeArgs.contextValue as { directSink?: DirectSink }).directSink;
-        if (direct) {
-          return new Repeater<ExecutionResult>(async (_push, stop) => {
-            execution.subscribers.add(direct);
-            execution.closers.add(stop);
-            if (execution.last) direct(execution.last);
-            if (execution.done) stop();
-            await stop;
-            execution.subscribers.delete(direct);
-            execution.closers.delete(stop);
-            if (execution.subscribers.size === 0 && !execution.done) {
-              forget(key, joined);
-              void execution.iterator.return?.();
-            }
-          });
-        }
         return new Repeater<ExecutionResult>(async (push, stop) => {
+          const deliver = direct ?? push;
           // Joined and given the last result in one synchronous step, so no result falls in between.
-          execution.subscribers.add(push);
+          execution.subscribers.add(deliver);
           execution.closers.add(stop);
-          if (execution.last) void push(execution.last);
+          if (execution.last) void deliver(execution.last);
           if (execution.done) stop();
           await stop;
-          execution.subscribers.delete(push);
+          execution.subscribers.delete(deliver);
           execution.closers.delete(stop);
           if (execution.subscribers.size === 0 && !execution.done) {
             forget(key, joined);

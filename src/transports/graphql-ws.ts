@@ -13,15 +13,7 @@ interface Enveloped {
   subscribe: (args: ExecutionArgs) => never;
 }
 
-/**
- * What `onNext` hands graphql-ws instead of the result: graphql-ws stringifies its message itself,
- * so the payload is replaced by this tiny marker and the socket's `send` splices in the result's
- * JSON, serialised once for every subscriber that receives the same result object (the shared
- * state subscriptions of use-shared-subscriptions.ts push one object to all of them).
- */
-const PAYLOAD_MARKER = { sharedPayload: true } as const;
-const MARKED_SUFFIX = `"payload":${JSON.stringify(PAYLOAD_MARKER)}}`;
-
+/** A shared result is the same object for every subscriber: serialised once for all of them. */
 const serialisedResults = new WeakMap<object, string>();
 
 function serialised(result: ExecutionResult): string {
@@ -49,19 +41,14 @@ function directSink(socket: WebSocket, id: string) {
 }
 
 /**
- * Wraps one socket's `send`: splices the serialised payload into a marked `next` message, and
- * applies the slow-consumer limit. The callback is called at once rather than when the bytes reach
- * the kernel, so a subscriber that stops reading shows as a growing `bufferedAmount` (and is
- * closed) instead of silently stalling its subscriptions' loops.
+ * Wraps one socket's `send` with the slow-consumer limit, for every message (graphql-ws's own and
+ * the direct sinks'). The callback is called at once rather than when the bytes reach the kernel,
+ * so a subscriber that stops reading shows as a growing `bufferedAmount` (and is closed) instead of
+ * silently stalling its subscriptions' loops.
  */
-function wrapSend(socket: WebSocket, pendingPayloads: Map<string, string>, onSlowConsumer: () => void): void {
+function wrapSend(socket: WebSocket, onSlowConsumer: () => void): void {
   const send = socket.send.bind(socket) as (data: string, callback: SendCallback) => void;
   const wrapped = (data: string, callback?: SendCallback) => {
-    if (data.endsWith(MARKED_SUFFIX)) {
-      const { id } = JSON.parse(data) as { id: string };
-      data = `${data.slice(0, -MARKED_SUFFIX.length)}"payload":${pendingPayloads.get(id) ?? 'null'}}`;
-      pendingPayloads.delete(id);
-    }
     if (socket.readyState !== socket.OPEN) return callback?.();
     if (socket.bufferedAmount + data.length > SLOW_CONSUMER_BYTES) {
       socket.close(SLOW_CONSUMER_CLOSE.code, SLOW_CONSUMER_CLOSE.reason);
@@ -92,14 +79,10 @@ export function attachGraphqlWs(
     maxPayload: options.maxPayloadBytes,
     verifyClient: ({ req }: { req: { headers: { host?: string } } }) => options.hostAllowed(req.headers.host),
   });
-  // Per socket: the serialised payload of each subscription's next message, until its send.
-  const pendingPayloads = new WeakMap<WebSocket, Map<string, string>>();
   // Registered before useServer's own listener, so the socket's send is wrapped before first use.
   wsServer.on('connection', (socket: WebSocket) => {
-    const pending = new Map<string, string>();
-    pendingPayloads.set(socket, pending);
     let dropped = false;
-    wrapSend(socket, pending, () => {
+    wrapSend(socket, () => {
       if (dropped) return; // counted once, however many sends were refused before the close
       dropped = true;
       options.onSlowConsumer?.();
@@ -107,12 +90,6 @@ export function attachGraphqlWs(
   });
   const disposable = useServer(
     {
-      onNext: (ctx, id, _payload, _args, result) => {
-        const pending = pendingPayloads.get(ctx.extra.socket);
-        if (!pending) return undefined;
-        pending.set(id, serialised(result as ExecutionResult));
-        return PAYLOAD_MARKER as never;
-      },
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
       // The key travels in the connection_init payload: { authorization: "Bearer …" } (or { apiKey }).
