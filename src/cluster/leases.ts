@@ -19,6 +19,7 @@
  * watchers) and contested again when Redis answers.
  */
 import { randomUUID } from 'node:crypto';
+import { errorFromJson, errorToJson } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { RedisLink } from './redis-link.js';
 
@@ -209,4 +210,89 @@ class RedisLease implements Lease {
   }
 
   private followed = false;
+}
+
+/** How a loop's or session's values travel between instances (PollSpec.relay, StreamSpec.relay). */
+export interface Relay<T> {
+  /** A value → JSON. */
+  encode(value: T): unknown;
+  /** JSON relayed by the leader → the value a follower's watchers get (no upstream call). */
+  decode(wire: unknown): T;
+  /** Called when this instance takes over from another (to continue what it followed). */
+  onLead?(): void;
+}
+
+/** What a loop or session does as the election turns (only `lead` when there is no election). */
+export interface SharedRole<T> {
+  /** Run the upstream loop or session here (after `relay.onLead` when taking over). */
+  lead(): void;
+  /** Another instance runs it: stop calling the upstream. */
+  follow(): void;
+  /** What the leader relayed, decoded (only while following). */
+  value(value: T): void;
+  error(error: unknown): void;
+  /** A relay callback threw (a bug in a vendor's encode/decode/onLead): reported, never fatal. */
+  bug(error: unknown): void;
+}
+
+/** One loop's or session's place among the instances: how it relays, and how it leaves. */
+export interface SharedPlace<T> {
+  /** Leader only (a no-op otherwise): the followers get this outcome, kept `keepMs` for newcomers. */
+  relayValue(value: T, keepMs: number): void;
+  relayError(error: unknown, keepMs: number): void;
+  release(): void;
+}
+
+/**
+ * The one way a loop or session joins the election (poller.ts, stream-hub.ts). Without an election
+ * or a relay it just leads, and relaying is a no-op.
+ */
+export function joinShared<T>(election: LoopElection | undefined, key: string, relay: Relay<T> | undefined, role: SharedRole<T>): SharedPlace<T> {
+  if (!election || !relay) {
+    role.lead();
+    return { relayValue: () => undefined, relayError: () => undefined, release: () => undefined };
+  }
+  let followed = false;
+  const lease = election.join(key, {
+    lead: () => {
+      if (followed) {
+        try {
+          relay.onLead?.();
+        } catch (error) {
+          role.bug(error);
+        }
+      }
+      role.lead();
+    },
+    follow: () => {
+      followed = true;
+      role.follow();
+    },
+    relayed: (message) => {
+      if (!message.ok) return role.error(errorFromJson(message.error));
+      let value: T;
+      try {
+        value = relay.decode(message.value);
+      } catch (error) {
+        return role.bug(error);
+      }
+      role.value(value);
+    },
+  });
+  return {
+    relayValue: (value, keepMs) => {
+      if (!lease.leading) return;
+      let wire: unknown;
+      try {
+        wire = relay.encode(value);
+      } catch (error) {
+        return role.bug(error);
+      }
+      lease.relay({ at: Date.now(), ok: true, value: wire }, keepMs);
+    },
+    relayError: (error, keepMs) => {
+      if (lease.leading) lease.relay({ at: Date.now(), ok: false, error: errorToJson(error) }, keepMs);
+    },
+    release: () => lease.release(),
+  };
 }

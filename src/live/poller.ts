@@ -16,8 +16,7 @@
  * watchers what the leader relays, and take over when it goes.
  */
 
-import type { Lease, LoopElection, RelayMessage } from '../cluster/leases.js';
-import { errorFromJson, errorToJson } from '../errors.js';
+import { joinShared, type LoopElection, type Relay, type SharedPlace } from '../cluster/leases.js';
 import { joinWatcher, serialise, Watcher, type QueuedEvent } from './watcher.js';
 
 export { stableStringify } from './watcher.js';
@@ -43,14 +42,7 @@ export interface PollSpec<T> {
    * How this loop's answers travel to the instances that follow it (several instances). Without
    * it, every instance polls for its own watchers.
    */
-  relay?: {
-    /** A fetched value → JSON. */
-    encode(value: T): unknown;
-    /** JSON relayed by the leader → the value a follower's watchers get (no upstream call). */
-    decode(wire: unknown): T;
-    /** Called when this instance takes the loop over from another (to continue what it followed). */
-    onLead?(): void;
-  };
+  relay?: Relay<T>;
 }
 
 export type PollEvent<T> = { type: 'value'; value: T } | { type: 'error'; error: unknown };
@@ -88,10 +80,9 @@ class Loop<T> {
   lastValue: { value: T } | undefined;
   lastEvent: QueuedEvent<T> | undefined;
   /** Several instances: this instance's place in the election for this loop. */
-  private lease: Lease | undefined;
+  private place: SharedPlace<T> | undefined;
   /** The upstream loop runs here (always, without an election). */
   private leading = false;
-  private everFollowed = false;
 
   constructor(
     readonly spec: PollSpec<T>,
@@ -99,25 +90,17 @@ class Loop<T> {
   ) {}
 
   start(after: Promise<unknown> | undefined): void {
-    const { election } = this.options;
-    const relay = this.spec.relay;
-    if (election && relay) {
-      this.lease = election.join(this.spec.key, {
-        lead: () => {
-          if (this.stopped) return;
-          if (this.everFollowed) this.safely(() => relay.onLead?.(), undefined);
-          this.lead(after);
-        },
-        follow: () => this.follow(),
-        relayed: (message) => this.onRelayed(message),
-      });
-      return;
-    }
-    this.lead(after);
+    this.place = joinShared(this.options.election, this.spec.key, this.spec.relay, {
+      lead: () => this.lead(after),
+      follow: () => this.follow(),
+      value: (value) => this.onValue(value),
+      error: (error) => this.onError(error),
+      bug: (error) => this.options.onCallbackError(this.spec.key, error),
+    });
   }
 
   private lead(after: Promise<unknown> | undefined): void {
-    if (this.leading) return;
+    if (this.leading || this.stopped) return;
     this.leading = true;
     if (!after) {
       this.inflight = this.run();
@@ -129,33 +112,16 @@ class Loop<T> {
 
   /** Another instance runs the upstream loop: stop calling the upstream. */
   private follow(): void {
-    this.everFollowed = true;
     if (!this.leading) return;
     this.leading = false;
     this.halt();
-  }
-
-  private onRelayed(message: RelayMessage): void {
-    if (this.stopped || this.leading) return;
-    if (message.ok) {
-      let value: T;
-      try {
-        value = this.spec.relay!.decode(message.value);
-      } catch (error) {
-        this.options.onCallbackError(this.spec.key, error);
-        return;
-      }
-      this.onValue(value);
-    } else {
-      this.onError(errorFromJson(message.error));
-    }
   }
 
   /** Stops the loop; returns the promise of a fetch still settling, if any. */
   stop(): Promise<void> | undefined {
     if (this.stopped) return undefined;
     this.stopped = true;
-    this.lease?.release();
+    this.place?.release();
     return this.halt();
   }
 
@@ -192,15 +158,9 @@ class Loop<T> {
 
   /** Leader: the followers get the same outcome (kept for newcomers until the next one is due, and then some). */
   private relayOutcome(outcome: { ok: true; value: T } | { ok: false; error: unknown }, delay: number): void {
-    const lease = this.lease;
-    if (!lease?.leading) return;
     const keepMs = Math.max(delay, this.spec.idleMs) * 2;
-    if (outcome.ok) {
-      const wire = this.safely(() => this.spec.relay!.encode(outcome.value), undefined);
-      if (wire !== undefined) lease.relay({ at: Date.now(), ok: true, value: wire }, keepMs);
-    } else {
-      lease.relay({ at: Date.now(), ok: false, error: errorToJson(outcome.error) }, keepMs);
-    }
+    if (outcome.ok) this.place?.relayValue(outcome.value, keepMs);
+    else this.place?.relayError(outcome.error, keepMs);
   }
 
   private schedule(delay: number): void {

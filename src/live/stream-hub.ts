@@ -13,8 +13,8 @@
  * held by the one instance holding its lease (FOLLOWING elsewhere); the leader relays every value
  * and error, and another instance opens the session when the leader goes.
  */
-import type { Lease, LoopElection, RelayMessage } from '../cluster/leases.js';
-import { errorFromJson, errorToJson, GatewayError } from '../errors.js';
+import { joinShared, type LoopElection, type Relay, type SharedPlace } from '../cluster/leases.js';
+import { GatewayError } from '../errors.js';
 import type { HealthTracker } from '../sources/health.js';
 import type { PollEvent } from './poller.js';
 import { joinWatcher, serialise, Watcher, type QueuedEvent } from './watcher.js';
@@ -47,12 +47,7 @@ export interface StreamSpec<T> {
   /** Source name for the errors the hub makes itself. */
   source?: string;
   /** How this session's values travel to the instances that follow it (several instances); see PollSpec.relay. */
-  relay?: {
-    encode(value: T): unknown;
-    decode(wire: unknown): T;
-    /** This instance takes the session over from another. */
-    onLead?(): void;
-  };
+  relay?: Relay<T>;
 }
 
 export type StreamState = 'IDLE' | 'CONNECTING' | 'CONNECTED' | 'RECONNECTING' | 'FOLLOWING' | 'CLOSED';
@@ -95,9 +90,8 @@ class Session<T> {
   private controller: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private lease: Lease | undefined;
+  private place: SharedPlace<T> | undefined;
   private leading = false;
-  private everFollowed = false;
 
   constructor(
     readonly spec: StreamSpec<T>,
@@ -105,35 +99,31 @@ class Session<T> {
   ) {}
 
   start(): void {
-    const { election } = this.options;
-    const relay = this.spec.relay;
-    if (!election || !relay) {
-      this.leading = true;
-      void this.connect();
-      return;
-    }
-    this.lease = election.join(this.spec.key, {
+    this.place = joinShared(this.options.election, this.spec.key, this.spec.relay, {
       lead: () => {
         if (this.stopped || this.leading) return;
-        if (this.everFollowed) relay.onLead?.();
         this.leading = true;
         void this.connect();
       },
       follow: () => {
-        this.everFollowed = true;
         this.status = { ...this.status, state: 'FOLLOWING', connectedAt: null };
         if (!this.leading) return;
         this.leading = false;
         this.disconnect();
       },
-      relayed: (message) => this.onRelayed(message),
+      value: (value) => this.onValue(value),
+      error: (error) => {
+        this.failed = true;
+        this.broadcast({ event: { type: 'error', error }, serial: null });
+      },
+      bug: (error) => this.broadcast({ event: { type: 'error', error }, serial: null }),
     });
   }
 
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.lease?.release();
+    this.place?.release();
     this.status = { ...this.status, state: 'CLOSED', connectedAt: null };
     this.disconnect();
   }
@@ -143,28 +133,6 @@ class Session<T> {
     this.timer = undefined;
     this.controller?.abort(new DOMException('Stream stopped', 'AbortError'));
     this.controller = undefined;
-  }
-
-  private onRelayed(message: RelayMessage): void {
-    if (this.stopped || this.leading) return;
-    if (!message.ok) {
-      this.failed = true;
-      this.broadcast({ event: { type: 'error', error: errorFromJson(message.error) }, serial: null });
-      return;
-    }
-    let value: T;
-    try {
-      value = this.spec.relay!.decode(message.value);
-    } catch (error) {
-      this.broadcast({ event: { type: 'error', error }, serial: null });
-      return;
-    }
-    this.onValue(value);
-  }
-
-  /** Leader: the followers get the same value or error. */
-  private relay(message: Omit<RelayMessage, 'fence'>): void {
-    if (this.lease?.leading) this.lease.relay(message, RELAY_KEEP_MS);
   }
 
   private async connect(): Promise<void> {
@@ -177,12 +145,12 @@ class Session<T> {
       value: (value) => {
         if (!live()) return;
         this.onValue(value);
-        if (this.lease) this.relay({ at: Date.now(), ok: true, value: this.spec.relay!.encode(value) });
+        this.place?.relayValue(value, RELAY_KEEP_MS);
       },
       error: (error) => {
         if (!live()) return;
         this.broadcast({ event: { type: 'error', error }, serial: null });
-        this.relay({ at: Date.now(), ok: false, error: errorToJson(error) });
+        this.place?.relayError(error, RELAY_KEEP_MS);
       },
     };
     this.status = { ...this.status, state: this.attempts > 0 ? 'RECONNECTING' : 'CONNECTING' };
@@ -213,7 +181,7 @@ class Session<T> {
     this.status = { ...this.status, state: 'RECONNECTING', connectedAt: null };
     this.spec.health?.failure(error);
     this.broadcast({ event: { type: 'error', error }, serial: null });
-    this.relay({ at: Date.now(), ok: false, error: errorToJson(error) });
+    this.place?.relayError(error, RELAY_KEEP_MS);
     const { initialBackoffMs, maxBackoffMs, jitter, random } = this.options;
     const base = Math.min(maxBackoffMs, initialBackoffMs * 2 ** Math.min(this.attempts - 1, 30));
     const delay = base * (1 + jitter * (2 * random() - 1));
