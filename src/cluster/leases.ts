@@ -73,6 +73,8 @@ export class RedisLoopElection implements LoopElection {
 
 class RedisLease implements Lease {
   leading = false;
+  /** `follow` was reported (a newcomer that never led is told once). */
+  private followed = false;
   private local = false;
   private fence = 0;
   private highestFence = 0;
@@ -208,8 +210,6 @@ class RedisLease implements Lease {
     this.leading = false;
     this.listener.follow();
   }
-
-  private followed = false;
 }
 
 /** How a loop's or session's values travel between instances (PollSpec.relay, StreamSpec.relay). */

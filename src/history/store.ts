@@ -481,13 +481,13 @@ class SqliteHistoryStore implements HistoryStore {
   }
 
   async get(id: string): Promise<OperationSnapshot | undefined> {
-    this.assertOpen();
+    this.openForReading();
     const row = this.stmt.getOp.get(id);
     return row ? (JSON.parse(text(row['snapshot'])) as OperationSnapshot) : undefined;
   }
 
   async list(filter: OperationFilter | null | undefined, page: { first: number; after?: string | null }): Promise<HistoryPage> {
-    this.assertOpen();
+    this.openForReading();
     const { first, after, since } = listQuery(filter, page);
     const jsonList = (values: readonly string[] | null | undefined) => {
       const list = filterList(values);
@@ -512,13 +512,13 @@ class SqliteHistoryStore implements HistoryStore {
   }
 
   async transitions(id: string, last?: number): Promise<OperationTransition[]> {
-    this.assertOpen();
+    this.openForReading();
     const rows = this.stmt.transitions.all(id, transitionLimit(last) ?? -1);
     return rows.map((row) => toTransition({ at: row['at'], status: row['status'], percent: row['percent'], message: row['message'] }));
   }
 
   async eventsAfter(eventId: string, options: { operationId?: string; limit?: number } = {}): Promise<LoggedEvent[]> {
-    this.assertOpen();
+    this.openForReading();
     const seq = parseEventId(eventId);
     checkIssued(seq, BigInt(Number(this.stmt.lastIssued.get()?.['seq'] ?? 0)));
     const limit = replayLimit(options.limit);
@@ -530,13 +530,13 @@ class SqliteHistoryStore implements HistoryStore {
   }
 
   async lastEventId(): Promise<string | null> {
-    this.assertOpen();
+    this.openForReading();
     const seq = this.stmt.lastEventId.get()?.['seq'];
     return seq === null || seq === undefined ? null : text(seq);
   }
 
   async prune(retention: { days: number; eventHours: number }, now: number = this.now()): Promise<number> {
-    this.assertOpen();
+    this.openForReading();
     const cutoff = now - retention.days * 86_400_000;
     const eventCutoff = now - retention.eventHours * 3_600_000;
     return this.transaction(() => {
@@ -548,7 +548,7 @@ class SqliteHistoryStore implements HistoryStore {
   }
 
   async ping(): Promise<void> {
-    this.assertOpen();
+    this.openForReading();
     this.db.prepare('SELECT 1').get();
   }
 
@@ -563,7 +563,7 @@ class SqliteHistoryStore implements HistoryStore {
   }
 
   /** Every read starts here: what is recorded but pending is written first. */
-  private assertOpen(): void {
+  private openForReading(): void {
     if (this.closed) throw storeClosed();
     this.flush();
   }
