@@ -12,12 +12,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GatewayConfig } from '../src/config.js';
 import type * as Logger from '../src/logger.js';
+import type * as ReleaseMemory from '../src/release-memory.js';
 import type * as Server from '../src/server.js';
 import { serveParent } from './ipc.js';
 
 const build = process.env['BENCH_GATEWAY_BUILD'] === 'dist' ? '../dist' : '../src';
 const { silentLogger } = (await import(`${build}/logger.js`)) as typeof Logger;
 const { createGateway } = (await import(`${build}/server.js`)) as typeof Server;
+const { releaseMemoryWhenIdle } = (await import(`${build}/release-memory.js`)) as typeof ReleaseMemory;
 
 const dir = await mkdtemp(join(tmpdir(), 'backupgraph-bench-'));
 const sourcesJson = process.env['BENCH_GATEWAY_SOURCES'];
@@ -43,6 +45,8 @@ const config: GatewayConfig = {
   ...(limitsEnv === 'default' ? {} : { limits: limitsEnv ? JSON.parse(limitsEnv) : { subscriptionsPerConnection: 1_000 } }),
 };
 const gateway = await createGateway(config, { logger: silentLogger() });
+// As the CLI does: give memory back once the process is idle after a burst.
+const stopReleasing = releaseMemoryWhenIdle({ logger: silentLogger() });
 
 function collect(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -58,6 +62,7 @@ serveParent(
     },
   },
   async () => {
+    stopReleasing();
     await gateway.close();
     await rm(dir, { recursive: true, force: true });
   },

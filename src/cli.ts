@@ -9,6 +9,7 @@ import { OPEN_AUTH } from './auth.js';
 import { ConfigError, loadConfigFile, type GatewayConfig } from './config.js';
 import { DEMO_QUERY, startDemo, type Demo } from './demo.js';
 import { createLogger } from './logger.js';
+import { releaseMemoryWhenIdle } from './release-memory.js';
 import { createGateway } from './server.js';
 
 const USAGE = `usage: backupgraph [--config FILE] [--host HOST] [--port PORT]
@@ -102,6 +103,8 @@ async function main(): Promise<void> {
   );
 
   const gateway = await createGateway(config, { logger, ...(demo ? { defaultQuery: DEMO_QUERY } : {}) });
+  // The process is the gateway's alone here (tests and benchmarks embed createGateway instead).
+  const stopReleasing = releaseMemoryWhenIdle({ logger: logger.child({ component: 'memory' }) });
   if (demo) logger.info({ simulators: demo.describe() }, 'no configuration given: DEMO MODE with built-in upstream simulators');
   logger.info(
     { graphql: gateway.url, health: gateway.url.replace(/\/graphql$/, '/health'), ready: gateway.url.replace(/\/graphql$/, '/ready'), history: config.history.postgres ? `postgres (schema ${config.history.postgres.schema})` : config.history.path, ...(config.pubsub ? { pubsub: 'redis' } : {}) },
@@ -113,6 +116,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'closing subscriptions and sockets');
+    stopReleasing();
     await gateway.close();
     await demo?.close();
     process.exit(0);
