@@ -2,16 +2,17 @@
 # test/production-install.test.ts runs these same steps (the COPY lines, the npm ci lines and the
 # build) on clean copies and queries the result.
 
-# Stage 1: compile src/ to dist/ (TypeScript is a dev dependency; it stays in this stage).
+# Stage 1: bundle src/ and its dependencies into dist/ (esbuild is a dev dependency; it stays in this stage).
 FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts/build.mjs ./scripts/build.mjs
 COPY src ./src
 RUN npm run build
 
-# Stage 2: production dependencies and the compiled JavaScript only; no transpiler at run time.
+# Stage 2: the bundle only: no node_modules, no sources, no transpiler at run time.
 FROM node:24-slim
 # An init process: signals reach the gateway (graceful drain on SIGTERM), zombies are reaped.
 RUN apt-get update \
@@ -19,8 +20,8 @@ RUN apt-get update \
   && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# package.json for the version the gateway reports.
+COPY package.json ./
 COPY bin ./bin
 COPY --from=build /app/dist ./dist
 

@@ -1,15 +1,21 @@
 import { spawn, execFile } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, access } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { cp, mkdtemp, readFile, rm, access, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestSchema, type TestSchema } from './support/postgres.js';
 
 /**
  * The Dockerfile's steps, run on clean copies (no image can be built here): each stage's COPY lines
  * and npm commands (`npm ci …`, `npm run build`) in a directory of its own, `COPY --from=build`
  * taken from the build stage's directory, then the production start command, queried like a user
  * would. Other RUN steps (apt-get, mkdir, npm cache clean) are the image's business and skipped.
+ * The image holds one bundle and no node_modules, so the parts loaded only when configured (Redis,
+ * PostgreSQL, OpenTelemetry, JWT, GraphiQL) are started from it too.
  */
 const ROOT = new URL('..', import.meta.url).pathname;
 const run = promisify(execFile);
@@ -39,17 +45,54 @@ async function dockerfileStages(): Promise<Stage[]> {
   return stages;
 }
 
+interface Started {
+  url: string;
+  output: () => string;
+  stop(): Promise<number | null>;
+}
+
+/** The Dockerfile's CMD in `runtime`, on a free loopback port; resolves once it logs its URL. */
+async function startCommand(runtime: string, args: string[], env: Record<string, string>): Promise<Started> {
+  const dockerfile = await readFile(join(ROOT, 'Dockerfile'), 'utf8');
+  const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
+  expect(cmd[0]).toBe('node');
+  const child = spawn(process.execPath, [...cmd.slice(1), ...args, '--port', '0'], {
+    cwd: runtime,
+    env: { PATH: process.env['PATH'] ?? '', HOST: '127.0.0.1', NODE_ENV: 'production', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let url: string | undefined;
+  for (let i = 0; i < 300 && !url && child.exitCode === null; i++) {
+    url = /"graphql":"(http:[^"]+)"/.exec(output)?.[1];
+    if (!url) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!url) child.kill('SIGKILL');
+  expect(url, output).toBeDefined();
+  return {
+    url: url!,
+    output: () => output,
+    async stop() {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
 describe('the production install (the Dockerfile steps)', () => {
   const dirs: string[] = [];
+  let runtime = '';
   afterAll(async () => {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
 
-  it('builds, installs production dependencies only, starts without a transpiler, answers, and stops cleanly on SIGTERM', { timeout: 300_000 }, async () => {
+  beforeAll(async () => {
     const stages = await dockerfileStages();
     expect(stages.map((s) => s.name)).toEqual(['build', undefined]);
     const stageDirs = new Map<string, string>();
-    let runtime = '';
     for (const stage of stages) {
       const dir = await mkdtemp(join(tmpdir(), `backupgraph-${stage.name ?? 'runtime'}-`));
       dirs.push(dir);
@@ -67,40 +110,86 @@ describe('the production install (the Dockerfile steps)', () => {
         }
       }
     }
+  }, 300_000);
 
-    // The image holds the compiled gateway, production dependencies and no TypeScript sources or compiler.
+  it('holds the bundle only: no sources, no node_modules, no compiler', async () => {
     await access(join(runtime, 'dist', 'cli.js'));
     await access(join(runtime, 'dist', 'page', 'index.html'));
+    await access(join(runtime, 'bin', 'backupgraph.js'));
     await expect(access(join(runtime, 'src'))).rejects.toThrow();
-    await expect(access(join(runtime, 'node_modules', 'vitest'))).rejects.toThrow(); // no dev dependencies
-    await expect(access(join(runtime, 'node_modules', 'typescript'))).rejects.toThrow();
+    await expect(access(join(runtime, 'node_modules'))).rejects.toThrow();
+  });
 
-    // The production start command (the Dockerfile's CMD), on this Node 24, in demo mode (no config), on a free port.
-    const dockerfile = await readFile(join(ROOT, 'Dockerfile'), 'utf8');
-    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
-    expect(cmd[0]).toBe('node');
-    const child = spawn(process.execPath, [...cmd.slice(1), '--port', '0'], {
-      cwd: runtime,
-      env: { PATH: process.env['PATH'] ?? '', HOST: '127.0.0.1', NODE_ENV: 'production', LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout!.on('data', (d) => (output += d));
-    child.stderr!.on('data', (d) => (output += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    let url: string | undefined;
-    for (let i = 0; i < 300 && !url; i++) {
-      url = /"graphql":"(http:[^"]+)"/.exec(output)?.[1];
-      if (!url) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(url, output).toBeDefined();
-    const response = await fetch(url!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ sources { kind } }' }) });
+  it('starts without a transpiler in demo mode, answers, serves the page and GraphiQL, and stops cleanly on SIGTERM', { timeout: 60_000 }, async () => {
+    const gateway = await startCommand(runtime, [], {});
+    const response = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ sources { kind } }' }) });
     const body = (await response.json()) as { data: { sources: Array<{ kind: string }> } };
     expect(body.data.sources.map((s) => s.kind).sort()).toEqual(['AEROSPIKE_BACKUP_SERVICE', 'AIVEN', 'DOCSPACE', 'SCALETRADE']);
-    // The live page's files were copied beside the compiled code.
-    const page = await fetch(new URL('/', url!), { headers: { accept: 'text/html' } });
+    // The live page's files were copied beside the bundle.
+    const page = await fetch(new URL('/', gateway.url), { headers: { accept: 'text/html' } });
     expect(page.status).toBe(200);
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await page.text()).toContain('<html');
+    // GraphiQL is a chunk of its own, loaded on the first browser request.
+    const graphiql = await fetch(gateway.url, { headers: { accept: 'text/html' } });
+    expect(graphiql.status).toBe(200);
+    expect(await graphiql.text()).toContain('GraphiQL');
+    expect(await gateway.stop()).toBe(0);
+  });
+
+  describe('with Redis, PostgreSQL, tracing and JWTs configured', () => {
+    let schema: TestSchema;
+    let helper: Server;
+    const received: string[] = [];
+    beforeAll(async () => {
+      schema = await createTestSchema('production_install');
+      // One local server plays the OTLP receiver and the JWT issuer's key set.
+      helper = createServer((req, res) => {
+        received.push(`${req.method} ${req.url}`);
+        req.resume();
+        req.on('end', () => res.setHeader('content-type', 'application/json').end(req.url === '/jwks.json' ? '{"keys":[]}' : '{}'));
+      });
+      await new Promise<void>((resolve) => helper.listen(0, '127.0.0.1', resolve));
+    });
+    afterAll(async () => {
+      await schema?.drop();
+      await new Promise<void>((resolve) => helper?.close(() => resolve()));
+    });
+
+    it('loads each of them from the bundle', { timeout: 60_000 }, async () => {
+      const port = (helper.address() as AddressInfo).port;
+      const configFile = join(runtime, 'config.json');
+      await writeFile(
+        configFile,
+        JSON.stringify({
+          sources: [{ name: 'aiven-nowhere', kind: 'aiven', baseUrl: 'http://127.0.0.1:9', token: { env: 'AIVEN_TOKEN' }, projects: ['p'] }],
+          dataDir: join(runtime, 'data'),
+          history: { postgres: { env: 'DATABASE_URL' }, schema: schema.schema },
+          pubsub: { redis: { env: 'REDIS_URL' }, keyPrefix: `bg-test-${randomUUID().slice(0, 8)}:` },
+          tracing: { otlpEndpoint: `http://127.0.0.1:${port}` },
+          auth: { keys: [], anonymousRole: 'viewer', jwt: { jwksUrl: `http://127.0.0.1:${port}/jwks.json`, issuer: 'https://issuer.test' } },
+        }),
+      );
+      const gateway = await startCommand(runtime, ['--config', configFile], {
+        AIVEN_TOKEN: 'not-used',
+        DATABASE_URL: schema.url,
+        REDIS_URL: process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+      });
+      const ready = (await (await fetch(gateway.url.replace(/\/graphql$/, '/ready'))).json()) as { history: { engine: string; status: string }; redis: { status: string } };
+      expect(ready.history).toMatchObject({ engine: 'postgres', status: 'UP' });
+      expect(ready.redis.status).toBe('UP');
+      // A bearer token makes jose fetch the key set; none matches, so the token is refused.
+      const refused = await fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.eyJpc3MiOiJodHRwczovL2lzc3Vlci50ZXN0In0.c2ln' },
+        body: JSON.stringify({ query: '{ sources { kind } }' }),
+      });
+      expect(refused.status).toBe(401);
+      expect(received).toContain('GET /jwks.json');
+      const answered = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ sources { name } }' }) });
+      expect(((await answered.json()) as { data: unknown }).data).toEqual({ sources: [{ name: 'aiven-nowhere' }] });
+      // Spans are flushed to the receiver on the way out.
+      expect(await gateway.stop(), gateway.output()).toBe(0);
+      expect(received).toContain('POST /v1/traces');
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Plugin } from 'graphql-yoga';
 
 /**
@@ -24,8 +24,15 @@ export const PAGE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** Beside this module in src/; in the production bundle, under page/ beside the bundle's files. */
+function pageDirectory(): URL {
+  const here = new URL('./', import.meta.url);
+  return existsSync(new URL('index.html', here)) ? here : new URL('page/', here);
+}
+
 export function useProgressPage(): Plugin {
-  const bodies = new Map(Object.entries(FILES).map(([path, { file, type }]) => [path, { body: readFileSync(new URL(file, import.meta.url)), type }]));
+  const dir = pageDirectory();
+  const bodies = new Map(Object.entries(FILES).map(([path, { file, type }]) => [path, { body: readFileSync(new URL(file, dir)), type }]));
   return {
     onRequest({ request, url, fetchAPI, endResponse }) {
       const asset = bodies.get(url.pathname);
