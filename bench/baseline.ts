@@ -23,6 +23,7 @@ const WARMUP_MS = 1_000;
 const DURATION_MS = 5_000;
 const MANY = 50;
 const SAMPLE_MS = 500;
+const IDLE_MS = 7_000;
 // Literal arguments: the same text is valid on both schemas.
 const QUERY = `{ aiven(source: "aiven-bench") { services(project: "${PROJECT}") { edges { node { name state nodes { name state phases { phase current max } } } } } } }`;
 
@@ -36,13 +37,14 @@ log(`gateway and yoga children: ${build.describe}`);
 
 const sim = await startChild('./sim-process.ts', { BENCH_TOKEN: TOKEN }, 'simulator');
 const simUrl: string = sim.ready['url'];
-const yoga = await startChild('./baseline-process.ts', { BENCH_TOKEN: TOKEN, BENCH_SIM_URL: simUrl }, 'yoga', [], build.runtime);
+// Both GraphQL servers run with production's Node flags (build.execArgv), to compare like with like.
+const yoga = await startChild('./baseline-process.ts', { BENCH_TOKEN: TOKEN, BENCH_SIM_URL: simUrl }, 'yoga', build.execArgv, build.runtime);
 const gateway = await startChild(
   './gateway-process.ts',
   { ...build.env, BENCH_TOKEN: TOKEN, BENCH_SIM_URL: simUrl, BENCH_SOURCE: 'aiven-bench', BENCH_GATEWAY_LIMITS: 'default' },
   'gateway',
   // BENCH_PROFILE=DIR: the gateway child writes a V8 CPU profile (--cpu-prof) into DIR.
-  process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : [],
+  [...build.execArgv, ...(process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : [])],
   build.runtime,
 );
 
@@ -72,6 +74,8 @@ interface Row {
   idleRss: number;
   many: LoadResult;
   peakRss: number;
+  /** IDLE_MS after the load. */
+  afterRss: number;
   one: LoadResult;
   cpuPerRequestUs: number;
   simCpuPerRequestUs: number;
@@ -87,7 +91,8 @@ async function measure(target: Target): Promise<Row> {
   const first = await fetch(target.url, { method: target.method, headers: target.headers, ...(target.body ? { body: target.body } : {}) });
   const text = await first.text();
   if (!target.check(text)) throw new Error(`${target.name}: unexpected answer ${text.slice(0, 300)}`);
-  await sleep(2_000);
+  // Idle long enough for the gateway's first look for memory to release (release-memory.ts, every 5 s).
+  await sleep(IDLE_MS);
   const idleRss = await rssOf(target.server);
   const spec = { url: target.url, method: target.method, headers: target.headers, ...(target.body ? { body: target.body } : {}), warmupMs: WARMUP_MS, durationMs: DURATION_MS, check: (_s: number, b: string) => target.check(b) };
 
@@ -109,12 +114,15 @@ async function measure(target: Target): Promise<Row> {
   const one = await runLoad({ ...spec, concurrency: 1, onMeasureStart: () => (cpuFrom = Promise.all([cpuOf(target.server), cpuOf(sim)])) });
   const [serverTo, simTo] = await Promise.all([cpuOf(target.server), cpuOf(sim)]);
   const [serverFrom, simFrom] = await cpuFrom!;
+  await sleep(IDLE_MS);
+  const afterRss = await rssOf(target.server);
   const upstreamCalls = async (r: LoadResult) => (target.server === sim ? r.requests : (await sim.call<{ at: number[] }>('requests', { method: 'GET', prefix: SERVICES_PATH, from: r.from, to: r.to })).at.length);
   return {
     target,
     idleRss,
     many,
     peakRss,
+    afterRss,
     one,
     cpuPerRequestUs: (serverTo - serverFrom) / Math.max(1, one.requests),
     simCpuPerRequestUs: target.server === sim ? 0 : (simTo - simFrom) / Math.max(1, one.requests),
@@ -128,7 +136,7 @@ try {
   for (const target of targets) {
     rows.push(await measure(target));
     const r = rows.at(-1)!;
-    log(`${target.name}: ${fmt(r.many.rps, 0)} req/s at ${MANY} (p50 ${fmt(r.many.p50, 2)} ms, p99 ${fmt(r.many.p99, 2)} ms, ${r.many.errors} errors); at 1: ${fmt(r.one.rps, 0)} req/s, p50 ${fmt(r.one.p50, 3)} ms, p99 ${fmt(r.one.p99, 3)} ms, server CPU ${fmt(r.cpuPerRequestUs, 0)} µs/request${r.simCpuPerRequestUs ? ` + simulator ${fmt(r.simCpuPerRequestUs, 0)} µs` : ''}, upstream calls/request ${fmt(r.upstreamPerRequest, 2)} (at ${MANY}: ${fmt(r.upstreamPerRequestMany, 2)}); RSS idle ${mib(r.idleRss)} MiB, peak ${mib(r.peakRss)} MiB`);
+    log(`${target.name}: ${fmt(r.many.rps, 0)} req/s at ${MANY} (p50 ${fmt(r.many.p50, 2)} ms, p99 ${fmt(r.many.p99, 2)} ms, ${r.many.errors} errors); at 1: ${fmt(r.one.rps, 0)} req/s, p50 ${fmt(r.one.p50, 3)} ms, p99 ${fmt(r.one.p99, 3)} ms, server CPU ${fmt(r.cpuPerRequestUs, 0)} µs/request${r.simCpuPerRequestUs ? ` + simulator ${fmt(r.simCpuPerRequestUs, 0)} µs` : ''}, upstream calls/request ${fmt(r.upstreamPerRequest, 2)} (at ${MANY}: ${fmt(r.upstreamPerRequestMany, 2)}); RSS idle ${mib(r.idleRss)} MiB, peak ${mib(r.peakRss)} MiB, ${IDLE_MS / 1000} s after ${mib(r.afterRss)} MiB`);
   }
 } finally {
   await gateway.stop();
@@ -139,10 +147,10 @@ try {
 const direct = rows[0]!;
 log();
 log(`Same query, ${MANY} connections and 1 connection (closed loop, ${WARMUP_MS / 1000} s warm-up + ${DURATION_MS / 1000} s each); servers: ${build.describe}`);
-log(`| target | req/s at ${MANY} conn. | share of direct | server CPU / request at 1 conn. | p50 at 1 conn. | p50 added to direct | upstream calls / request at 1 / ${MANY} conn. | RSS idle | RSS peak at ${MANY} conn. |`);
-log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+log(`| target | req/s at ${MANY} conn. | share of direct | server CPU / request at 1 conn. | p50 at 1 conn. | p50 added to direct | upstream calls / request at 1 / ${MANY} conn. | RSS idle | RSS peak at ${MANY} conn. | RSS ${IDLE_MS / 1000} s after the load |`);
+log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
   const added = r === direct ? '—' : `+${fmt(r.one.p50 - direct.one.p50, 2)} ms`;
-  log(`| ${r.target.name} | ${fmt(r.many.rps, 0)} | ${fmt((100 * r.many.rps) / direct.many.rps, 0)} % | ${fmt(r.cpuPerRequestUs, 0)} µs | ${fmt(r.one.p50, 2)} ms | ${added} | ${r === direct ? '—' : `${fmt(r.upstreamPerRequest, 2)} / ${fmt(r.upstreamPerRequestMany, 2)}`} | ${mib(r.idleRss)} MiB | ${mib(r.peakRss)} MiB |`);
+  log(`| ${r.target.name} | ${fmt(r.many.rps, 0)} | ${fmt((100 * r.many.rps) / direct.many.rps, 0)} % | ${fmt(r.cpuPerRequestUs, 0)} µs | ${fmt(r.one.p50, 2)} ms | ${added} | ${r === direct ? '—' : `${fmt(r.upstreamPerRequest, 2)} / ${fmt(r.upstreamPerRequestMany, 2)}`} | ${mib(r.idleRss)} MiB | ${mib(r.peakRss)} MiB | ${mib(r.afterRss)} MiB |`);
 }
 process.exit(0);

@@ -54,7 +54,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const build = gatewayBuild();
   let gateway: Child;
   try {
-    gateway = await startChild('./gateway-process.ts', { ...build.env, BENCH_GATEWAY_SOURCES: JSON.stringify(sources), BENCH_GATEWAY_LIMITS: 'default' }, 'gateway', [], build.runtime);
+    gateway = await startChild('./gateway-process.ts', { ...build.env, BENCH_GATEWAY_SOURCES: JSON.stringify(sources), BENCH_GATEWAY_LIMITS: 'default' }, 'gateway', build.execArgv, build.runtime);
   } catch (error) {
     await sim.stop();
     throw error;

@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -26,14 +26,22 @@ export type ChildRuntime = 'tsx' | 'node';
  * How gateway children run: as production does (`node`, the compiled dist/ from `npm run build`)
  * when dist/server.js exists, otherwise src/ through tsx. `describe` says which, for the output.
  */
-export function gatewayBuild(): { runtime: ChildRuntime; env: Record<string, string>; describe: string } {
+export function gatewayBuild(): { runtime: ChildRuntime; env: Record<string, string>; execArgv: string[]; describe: string } {
   const dist = fileURLToPath(new URL('../dist/server.js', import.meta.url));
-  if (!existsSync(dist)) return { runtime: 'tsx', env: {}, describe: 'src/ through tsx (no dist/: run `npm run build` to measure the production build)' };
+  if (!existsSync(dist)) return { runtime: 'tsx', env: {}, execArgv: [], describe: 'src/ through tsx (no dist/: run `npm run build` to measure the production build)' };
+  const execArgv = productionNodeFlags();
   return {
     runtime: 'node',
     env: { BENCH_GATEWAY_BUILD: 'dist' },
-    describe: `compiled dist/ on plain node, no tsx (as \`node bin/backupgraph.js\`; dist/server.js built ${statSync(dist).mtime.toISOString()})`,
+    execArgv,
+    describe: `the dist/ bundle on plain node ${execArgv.join(' ')}, no tsx (as \`npm run start:prod\`; dist/server.js built ${statSync(dist).mtime.toISOString()})`,
   };
+}
+
+/** Node's flags in `npm run start:prod` (the Dockerfile's CMD has the same): production's heap settings. */
+function productionNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { scripts: Record<string, string> };
+  return (pkg.scripts['start:prod'] ?? '').split(/\s+/).filter((word) => word.startsWith('--'));
 }
 
 export async function startChild(script: string, env: Record<string, string>, name: string, extraExecArgv: string[] = [], runtime: ChildRuntime = 'tsx'): Promise<Child> {

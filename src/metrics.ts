@@ -136,9 +136,8 @@ export class GatewayMetrics {
     this.operationEvents.inc({ source: event.operation.source, change: event.change });
   }
 
-  /** `/metrics` and the GraphQL operation metrics, plus subscription counts by transport. */
+  /** `/metrics` and the GraphQL operation metrics (subscriptions by transport: the SubscriptionLedger's gauge). */
   plugins(): Plugin[] {
-    const subscriptions = this.subscriptions;
     return [
       usePrometheus({
         endpoint: '/metrics',
@@ -159,18 +158,6 @@ export class GatewayMetrics {
           graphql_envelop_schema_change: false,
         },
       }),
-      {
-        onSubscribe({ args }) {
-          const transport = 'socket' in (args.contextValue as object) ? 'graphql-ws' : 'sse';
-          return {
-            onSubscribeResult({ result }) {
-              if (!(typeof result === 'object' && result !== null && Symbol.asyncIterator in result)) return;
-              subscriptions.inc({ transport });
-              return { onEnd: () => subscriptions.dec({ transport }) };
-            },
-          };
-        },
-      },
     ];
   }
 }

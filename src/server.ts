@@ -16,13 +16,14 @@ import { useBodyLimit } from './plugins/use-body-limit.js';
 import { useEventIds } from './plugins/use-event-ids.js';
 import { useSseEventIds } from './transports/sse-event-ids.js';
 import { useSseSlowConsumers } from './transports/sse-slow-consumers.js';
-import { useDrain } from './plugins/use-drain.js';
 import { renderGraphiQLOnFirstUse } from './plugins/use-graphiql.js';
 import { useHealth } from './plugins/use-health.js';
 import { persistedOperations } from './plugins/use-persisted-operations-only.js';
 import { useQueryLimits } from './plugins/use-query-limits.js';
 import { useReadiness } from './plugins/use-readiness.js';
-import { useSharedSubscriptions } from './plugins/use-shared-subscriptions.js';
+import { sharedSubscriptions } from './plugins/use-shared-subscriptions.js';
+import { DEFAULT_LIMITS } from './plugins/use-query-limits.js';
+import { SubscriptionLedger, useSubscriptionLedger } from './live/subscription-ledger.js';
 import { schema } from './schema/index.js';
 import { createServices } from './services.js';
 import { startTracing, type TracingOptions } from './tracing.js';
@@ -71,7 +72,13 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const auth = useAuth(authenticator, '/graphql');
   const persisted = config.persistedOperations ? persistedOperations(config.persistedOperations) : undefined;
   const draining = new AbortController();
-  const drain = useDrain(draining.signal);
+  const limits = { ...DEFAULT_LIMITS, ...config.limits };
+  const ledger = new SubscriptionLedger({ perConnection: limits.subscriptionsPerConnection, total: limits.subscriptions }, (transport, delta) =>
+    services.metrics.subscriptions.inc({ transport }, delta),
+  );
+  // Draining ends every running subscription normally (graphql-ws `complete`, SSE's `complete` event).
+  draining.signal.addEventListener('abort', () => ledger.endAll());
+  const shared = sharedSubscriptions(logger, maskError);
 
   const yoga = createYoga<Record<string, unknown>, GatewayContext>({
     schema,
@@ -108,11 +115,11 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       ...(persisted ? [persisted.plugin] : []),
       ...useQueryLimits(config.limits),
       useReadiness(services.registry, services.dependencies, draining.signal),
-      drain.plugin,
+      useSubscriptionLedger(ledger),
       useEventIds(),
       useSseEventIds(),
       useSseSlowConsumers(logger.child({ component: 'sse' }), services.metrics), // after every plugin that rewrites the SSE body
-      useSharedSubscriptions(logger),
+      shared.plugin,
       ...services.metrics.plugins(),
     ],
     logging: logger.child({ component: 'yoga' }),
@@ -129,7 +136,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     throw error;
   }
   // After listening, so that a listen error is the caller's one clear error, not graphql-ws's log.
-  const ws = attachGraphqlWs(httpServer, yoga, { keepAliveMs: options.keepAliveMs ?? 12_000, maskError, maxPayloadBytes: maxBodyBytes, authenticator, hostAllowed, ...(persisted ? { persisted } : {}),
+  const ws = attachGraphqlWs(httpServer, yoga, { keepAliveMs: options.keepAliveMs ?? 12_000, maskError, maxPayloadBytes: maxBodyBytes, authenticator, hostAllowed, shared, ledger, ...(persisted ? { persisted } : {}),
     onSlowConsumer: () => {
       services.metrics.slowConsumersDropped.inc({ transport: 'graphql-ws' });
       logger.warn({ component: 'graphql-ws' }, 'slow consumer dropped: send buffer full');
@@ -149,7 +156,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       draining.abort();
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeIdleConnections();
-      await drain.settled(2_000);
+      await ledger.settled(2_000);
       await ws.close();
       const deadline = setTimeout(() => httpServer.closeAllConnections(), options.drainMs ?? config.shutdown?.drainMs ?? 10_000);
       await closed;

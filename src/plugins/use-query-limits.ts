@@ -4,11 +4,11 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases/dist/gr
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth/dist/graphql-armor-max-depth.esm.js';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives/dist/graphql-armor-max-directives.esm.js';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens/dist/graphql-armor-max-tokens.esm.js';
+import { NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { QueryLimitsConfig } from '../config.js';
 import { useMutationLimits } from './use-mutation-limits.js';
 import { useUpstreamBudget } from './use-upstream-budget.js';
-import { useNoIntrospection, useSubscriptionLimits } from './use-subscription-limits.js';
 
 /** Defaults roomy enough for every query in the README and GraphiQL's introspection. */
 export const DEFAULT_LIMITS: Required<QueryLimitsConfig> = {
@@ -28,7 +28,8 @@ export const DEFAULT_LIMITS: Required<QueryLimitsConfig> = {
 
 /**
  * Depth, alias, token, directive and cost limits, checked before execution (graphql-armor) on
- * every transport — graphql-ws and SSE go through the same envelop. Field suggestions are off
+ * every transport — graphql-ws and SSE go through the same envelop (the subscription caps are
+ * the SubscriptionLedger's, live/subscription-ledger.ts). Field suggestions are off
  * outside development, so validation errors do not map the schema for a stranger. (ESM builds:
  * see src/types/graphql-armor-esm.d.ts.)
  */
@@ -44,9 +45,17 @@ export function useQueryLimits(limits: QueryLimitsConfig = {}, development = fal
   if (!development) plugins.push(blockFieldSuggestionsPlugin());
   return [
     ...(plugins as Plugin[]),
-    useSubscriptionLimits({ perConnection: l.subscriptionsPerConnection, total: l.subscriptions }),
     useMutationLimits({ perRequest: l.mutationsPerRequest, perMinute: l.mutationsPerMinute, nodeIds: l.nodeIds }) as Plugin,
     useUpstreamBudget(l.upstreamCalls),
     ...(l.introspection ? [] : [useNoIntrospection()]),
   ];
+}
+
+/** `limits.introspection: false`: schema introspection is refused (GraphiQL and codegen need it on). */
+function useNoIntrospection(): Plugin {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
 }

@@ -1,4 +1,4 @@
-import { getOperationAST, Kind, print, type ExecutionResult } from 'graphql';
+import { getOperationAST, GraphQLError, Kind, print, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { Repeater, SlidingBuffer, type Plugin } from 'graphql-yoga';
 import { stableStringify } from '../live/poller.js';
 import type { Logger } from '../logger.js';
@@ -15,7 +15,13 @@ import type { Logger } from '../logger.js';
  * start differently for each subscriber and are not shared.
  *
  * The shared execution runs with the first subscriber's context: subscribers share it only when
- * their role is the same (the role is part of the key).
+ * their role is the same (the role is part of the key). Its results are masked (maskError) once,
+ * before they are fanned out, since a direct sink does not pass them through envelop.
+ *
+ * A graphql-ws subscriber that is identical to a running shared execution joins it directly
+ * (`joinable`, then `attach`): no context, envelop pipeline or stream of its own, only its sink in
+ * the execution's set and a small iterator that ends with it. That is most of a subscriber's memory
+ * at scale (BENCHMARKS.md).
  */
 /** Field extensions of a subscription field whose stream is state (current, then each change). */
 export const STATE_STREAM = { sharedState: true } as const;
@@ -31,7 +37,8 @@ export type DirectSink = (result: ExecutionResult) => void;
 /** Latest results kept for a slow subscriber: a state stream only needs the newest (the final one last). */
 const SUBSCRIBER_BUFFER = 16;
 
-interface SharedExecution {
+export interface SharedExecution {
+  key: string;
   subscribers: Set<(result: ExecutionResult) => unknown>;
   closers: Set<() => void>;
   last: ExecutionResult | undefined;
@@ -41,9 +48,50 @@ interface SharedExecution {
 
 interface Entry {
   ready: Promise<SharedExecution | ExecutionResult>;
+  /** Set once the execution runs: what a direct join attaches to. */
+  execution?: SharedExecution;
 }
 
-export function useSharedSubscriptions(logger: Logger): Plugin {
+/** What decides whether two subscriptions may share one execution. */
+export interface ShareableRequest {
+  schema: GraphQLSchema;
+  document: DocumentNode;
+  operationName?: string | null | undefined;
+  variableValues?: Readonly<Record<string, unknown>> | null | undefined;
+  role: string | undefined;
+  lastEventId: string | undefined;
+}
+
+export interface SharedSubscriptions {
+  plugin: Plugin;
+  /** The running shared execution this subscription is identical to, if any (graphql-ws joins it directly). */
+  joinable(request: ShareableRequest): SharedExecution | undefined;
+  /**
+   * Joins `execution` with `sink`: it gets the last result at the first `next()`, then every
+   * result; the iterator ends when the execution does or on `return()`, and calls `onEnd` once.
+   */
+  attach(execution: SharedExecution, sink: DirectSink, onEnd: () => void): AsyncIterableIterator<never>;
+}
+
+/** The printed form of a (cached, so reused) document: part of the key, printed once. */
+const printed = new WeakMap<DocumentNode, string>();
+
+/** The key of a shareable subscription, or undefined when it is not one. */
+function shareKey(request: ShareableRequest): string | undefined {
+  const operation = getOperationAST(request.document, request.operationName);
+  const [field, ...more] = operation?.selectionSet.selections ?? [];
+  if (operation?.operation !== 'subscription' || more.length > 0 || field?.kind !== Kind.FIELD) return undefined;
+  const definition = request.schema.getSubscriptionType()?.getFields()[field.name.value];
+  if (definition?.extensions['sharedState'] !== true) return undefined;
+  // A resumed stream replays what its client missed, so it is its own.
+  if (request.lastEventId) return undefined;
+  let text = printed.get(request.document);
+  if (text === undefined) printed.set(request.document, (text = print(request.document)));
+  // The role joins the key: a viewer's execution is never shared with an operator's.
+  return `${request.role ?? ''}\u0000${request.operationName ?? ''}\u0000${stableStringify(request.variableValues ?? {})}\u0000${text}`;
+}
+
+export function sharedSubscriptions(logger: Logger, maskError: (error: unknown, message: string) => Error): SharedSubscriptions {
   const entries = new Map<string, Entry>();
   const forget = (key: string, entry: Entry) => {
     if (entries.get(key) === entry) entries.delete(key);
@@ -55,16 +103,17 @@ export function useSharedSubscriptions(logger: Logger): Plugin {
       forget(key, entry); // refused (bad input): nothing to share
       return result as ExecutionResult;
     }
-    const execution: SharedExecution = { subscribers: new Set(), closers: new Set(), last: undefined, done: false, iterator: result[Symbol.asyncIterator]() };
+    const execution: SharedExecution = { key, subscribers: new Set(), closers: new Set(), last: undefined, done: false, iterator: result[Symbol.asyncIterator]() };
     void (async () => {
       try {
         for (;;) {
           const next = await execution.iterator.next();
           if (next.done) break;
-          execution.last = next.value;
+          const result = masked(next.value);
+          execution.last = result;
           for (const push of execution.subscribers) {
             try {
-              void push(next.value);
+              void push(result);
             } catch (error) {
               logger.error({ err: error }, 'delivering a shared subscription result failed');
             }
@@ -79,21 +128,21 @@ export function useSharedSubscriptions(logger: Logger): Plugin {
         for (const close of execution.closers) close();
       }
     })();
+    entry.execution = execution;
     return execution;
   }
 
-  return {
+  /** Errors masked once for every subscriber (a direct sink's results do not pass envelop's masking). */
+  function masked(result: ExecutionResult): ExecutionResult {
+    if (!result.errors?.length) return result;
+    return { ...result, errors: result.errors.map((error) => maskError(error, 'Unexpected error.') as GraphQLError) };
+  }
+
+  const plugin: Plugin = {
     onSubscribe({ args, subscribeFn, setSubscribeFn }) {
-      const operation = getOperationAST(args.document, args.operationName);
-      const [field, ...more] = operation?.selectionSet.selections ?? [];
-      if (operation?.operation !== 'subscription' || more.length > 0 || field?.kind !== Kind.FIELD) return;
-      const definition = args.schema.getSubscriptionType()?.getFields()[field.name.value];
-      if (definition?.extensions['sharedState'] !== true) return;
-      // The role joins the key: a viewer's execution is never shared with an operator's. A resumed
-      // stream replays what its client missed, so it is its own.
-      const role = (args.contextValue as { role?: string }).role ?? '';
-      if ((args.contextValue as { lastEventId?: string }).lastEventId) return;
-      const key = `${role}\u0000${args.operationName ?? ''}\u0000${stableStringify(args.variableValues ?? {})}\u0000${print(args.document)}`;
+      const context = args.contextValue as { role?: string; lastEventId?: string };
+      const key = shareKey({ ...args, role: context.role, lastEventId: context.lastEventId });
+      if (key === undefined) return;
       setSubscribeFn((async (subscribeArgs: Parameters<typeof subscribeFn>[0]) => {
         let entry = entries.get(key);
         if (!entry) {
@@ -123,6 +172,52 @@ export function useSharedSubscriptions(logger: Logger): Plugin {
           }
         }, new SlidingBuffer(SUBSCRIBER_BUFFER));
       }) as typeof subscribeFn);
+    },
+  };
+
+  return {
+    plugin,
+    joinable(request) {
+      const key = shareKey(request);
+      return key === undefined ? undefined : entries.get(key)?.execution;
+    },
+    attach(execution, sink, onEnd) {
+      let joined = false;
+      let ended = false;
+      let endStream!: (result: IteratorResult<never>) => void;
+      const end = new Promise<IteratorResult<never>>((resolve) => (endStream = resolve));
+      const finish = () => {
+        if (ended) return;
+        ended = true;
+        execution.subscribers.delete(sink);
+        execution.closers.delete(finish);
+        if (execution.subscribers.size === 0 && !execution.done) {
+          if (entries.get(execution.key)?.execution === execution) entries.delete(execution.key);
+          void execution.iterator.return?.();
+        }
+        endStream({ done: true, value: undefined });
+        onEnd();
+      };
+      return {
+        next() {
+          // Joined and given the last result in one synchronous step, so no result falls in between.
+          if (!joined && !ended) {
+            joined = true;
+            execution.subscribers.add(sink);
+            execution.closers.add(finish);
+            if (execution.last) sink(execution.last);
+            if (execution.done) finish();
+          }
+          return end;
+        },
+        return() {
+          finish();
+          return end;
+        },
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+      };
     },
   };
 }

@@ -4,14 +4,16 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Authenticator, Identity } from '../auth.js';
-import type { GatewayContext } from '../context.js';
+import { lastEventIdOf, type GatewayContext } from '../context.js';
+import type { SubscriptionLedger } from '../live/subscription-ledger.js';
 import type { PersistedOperations } from '../plugins/use-persisted-operations-only.js';
+import type { DirectSink, SharedExecution, SharedSubscriptions } from '../plugins/use-shared-subscriptions.js';
 import { SLOW_CONSUMER_BYTES, SLOW_CONSUMER_CLOSE } from './slow-consumer.js';
 
-interface Enveloped {
-  execute: (args: ExecutionArgs) => never;
-  subscribe: (args: ExecutionArgs) => never;
-}
+/** What onSubscribe leaves for graphql-ws's execute/subscribe call, in the arguments' rootValue. */
+type Prepared =
+  | { execute: (args: ExecutionArgs) => unknown; subscribe: (args: ExecutionArgs) => unknown }
+  | { join: SharedExecution; sink: DirectSink; socket: WebSocket };
 
 /** A shared result is the same object for every subscriber: serialised once for all of them. */
 const serialisedResults = new WeakMap<object, string>();
@@ -32,7 +34,7 @@ type SendCallback = (error?: Error) => void;
  * A shared state subscription's results go straight to the socket (use-shared-subscriptions.ts,
  * DirectSink): the `next` frame is built around the result serialised once for all subscribers.
  */
-function directSink(socket: WebSocket, id: string) {
+function directSink(socket: WebSocket, id: string): DirectSink {
   const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
   return (result: ExecutionResult) => {
     if (socket.readyState !== socket.OPEN) return;
@@ -70,7 +72,17 @@ function wrapSend(socket: WebSocket, onSlowConsumer: () => void): void {
 export function attachGraphqlWs(
   httpServer: Server,
   yoga: YogaServerInstance<Record<string, unknown>, GatewayContext>,
-  options: { keepAliveMs: number; maskError: (error: unknown, message: string) => Error; maxPayloadBytes: number; authenticator: Authenticator; hostAllowed: (host: string | undefined) => boolean; persisted?: PersistedOperations; onSlowConsumer?: () => void },
+  options: {
+    keepAliveMs: number;
+    maskError: (error: unknown, message: string) => Error;
+    maxPayloadBytes: number;
+    authenticator: Authenticator;
+    hostAllowed: (host: string | undefined) => boolean;
+    shared: SharedSubscriptions;
+    ledger: SubscriptionLedger;
+    persisted?: PersistedOperations;
+    onSlowConsumer?: () => void;
+  },
 ): { close(): Promise<void> } {
   // The same size limit as an HTTP body: a larger message (a 99 MB connection_init) closes the socket (1009).
   const wsServer = new WebSocketServer({
@@ -90,8 +102,18 @@ export function attachGraphqlWs(
   });
   const disposable = useServer(
     {
-      execute: (args) => (args.rootValue as Enveloped).execute(args),
-      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
+      execute: (args) => (args.rootValue as Extract<Prepared, { execute: unknown }>).execute(args) as never,
+      subscribe: (args) => {
+        const prepared = args.rootValue as Prepared;
+        if (!('join' in prepared)) return prepared.subscribe(args) as never;
+        // Counted like any subscription (caps, gauge, drain), then attached to the running execution.
+        const refused = options.ledger.refusal(prepared.socket);
+        if (refused) return { errors: [refused] } as never;
+        let close: () => void = () => undefined;
+        const stream = options.shared.attach(prepared.join, prepared.sink, () => close());
+        close = options.ledger.open(stream, 'graphql-ws', prepared.socket);
+        return stream as never;
+      },
       // The key travels in the connection_init payload: { authorization: "Bearer …" } (or { apiKey }).
       // No key where one is needed: 4401; a key the gateway does not know: 4403.
       onConnect: async (ctx) => {
@@ -107,30 +129,33 @@ export function attachGraphqlWs(
       },
       onSubscribe: async (ctx, id, params) => {
         const caller = (ctx.extra as { caller?: Identity }).caller;
-        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params, caller, directSink: directSink(ctx.extra.socket, id) });
+        const socket = ctx.extra.socket;
+        const sink = directSink(socket, id);
+        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket, params, caller, directSink: sink });
         let document;
         try {
           document = enveloped.parse(options.persisted ? options.persisted.resolve(params) : params.query);
         } catch (error) {
           return [options.maskError(error, 'Unexpected error.')] as never;
         }
-        const args: ExecutionArgs = {
-          schema: enveloped.schema,
-          operationName: params.operationName ?? null,
-          document,
-          variableValues: params.variables ?? null,
-          contextValue: await enveloped.contextFactory(),
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-        };
         // A validation rule that throws (a limit) must become an error message, not a closed socket.
         let errors: readonly Error[];
         try {
-          errors = enveloped.validate(args.schema, args.document);
+          errors = enveloped.validate(enveloped.schema, document);
         } catch (error) {
           return [options.maskError(error, 'Unexpected error.')] as never;
         }
         if (errors.length) return errors as never;
-        return args;
+        const args = { schema: enveloped.schema, operationName: params.operationName ?? null, document, variableValues: params.variables ?? null };
+        // Identical to a running shared state subscription: joined directly, with no context, pipeline
+        // or stream of its own (use-shared-subscriptions.ts); parsed, validated and counted all the same.
+        const join = caller && 'role' in caller ? options.shared.joinable({ ...args, role: caller.role, lastEventId: lastEventIdOf({ connectionParams: ctx.connectionParams }) }) : undefined;
+        if (join) return { ...args, contextValue: {}, rootValue: { join, sink, socket } satisfies Prepared };
+        return {
+          ...args,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe } satisfies Prepared,
+        };
       },
     },
     wsServer,
