@@ -32,5 +32,4 @@ VOLUME /data
 USER node
 EXPOSE 4000
 ENTRYPOINT ["tini", "--"]
-# A 2 MiB young generation: about 20 MiB less resident memory at idle (BENCHMARKS.md).
-CMD ["node", "--max-semi-space-size=2", "bin/backupgraph.js"]
+CMD ["node", "bin/backupgraph.js"]

@@ -29,7 +29,9 @@ export type ChildRuntime = 'tsx' | 'node';
 export function gatewayBuild(): { runtime: ChildRuntime; env: Record<string, string>; execArgv: string[]; describe: string } {
   const dist = fileURLToPath(new URL('../dist/server.js', import.meta.url));
   if (!existsSync(dist)) return { runtime: 'tsx', env: {}, execArgv: [], describe: 'src/ through tsx (no dist/: run `npm run build` to measure the production build)' };
-  const execArgv = productionNodeFlags();
+  // BENCH_GATEWAY_NODE_FLAGS: other Node flags than production's (space-separated; empty for none).
+  const override = process.env['BENCH_GATEWAY_NODE_FLAGS'];
+  const execArgv = override === undefined ? productionNodeFlags() : override.split(/\s+/).filter(Boolean);
   return {
     runtime: 'node',
     env: { BENCH_GATEWAY_BUILD: 'dist' },
