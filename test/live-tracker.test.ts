@@ -113,6 +113,20 @@ describe('OperationTracker', () => {
     expect(tracker.observe('p', [op('a', { progress: { percent: 5 }, message: 'phase 2', detail: { node: 'x' } })], toSucceeded)).toHaveLength(1);
   });
 
+  it('keeps copies of its own: changing what was observed or what it published changes nothing it holds', () => {
+    const { tracker } = setup();
+    const observed = op('a', { progress: { percent: 5 }, detail: { node: { name: 'a-node', phases: [{ phase: 'basebackup', current: 1 }] } } });
+    const [event] = tracker.observe('p', [observed], toSucceeded);
+    (observed.detail as { node: { phases: Array<{ current: number }> } }).node.phases[0]!.current = 99;
+    observed.progress.percent = 77;
+    (event!.operation.detail as { node: { name: string } }).node.name = 'changed by a subscriber';
+    const current = tracker.current('a')!;
+    expect(current.progress.percent).toBe(5);
+    expect(current.detail).toEqual({ node: { name: 'a-node', phases: [{ phase: 'basebackup', current: 1 }] } });
+    (current.detail as { node: { name: string } }).node.name = 'changed by a reader';
+    expect(tracker.current('a')!.detail).toEqual({ node: { name: 'a-node', phases: [{ phase: 'basebackup', current: 1 }] } });
+  });
+
   it("closes a vanished operation with the source's final state exactly once", async () => {
     const { tracker, records } = setup();
     const closed: OperationSnapshot[] = [];
