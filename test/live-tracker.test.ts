@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY_PROGRESS, type OperationEvent, type OperationSnapshot, type OperationTransition, type Progress } from '../src/model/operation.js';
-import { addSample, applyEstimate, estimate, sampleOf, type ProgressSample } from '../src/live/progress-estimator.js';
+import { addSample, applyEstimate, estimate, MAX_SAMPLES, sampleOf, type ProgressSample } from '../src/live/progress-estimator.js';
 import { createGatewayPubSub } from '../src/live/pubsub.js';
 import { OperationTracker, type HistorySink } from '../src/live/tracker.js';
 
@@ -374,6 +374,20 @@ describe('progress estimator (pure)', () => {
     for (let t = 0; t <= 100_000; t += 10_000) window = addSample(window, s(t, t / 1_000), 30_000);
     expect(window.map((x) => x.at)).toEqual([70_000, 80_000, 90_000, 100_000]);
     expect(estimate(window).ratePerSecond).toBe(1);
+  });
+
+  it('keeps at most MAX_SAMPLES, the newest, in order, replaces a sample taken at the same instant, and leaves its input alone', () => {
+    let window: ProgressSample[] = [];
+    for (let t = 0; t < MAX_SAMPLES + 44; t++) window = addSample(window, s(t, t), 60_000);
+    expect(window).toHaveLength(MAX_SAMPLES);
+    expect(window[0]!.at).toBe(44);
+    expect(window.at(-1)!.at).toBe(MAX_SAMPLES + 43);
+    const before = [...window];
+    const same = addSample(window, s(MAX_SAMPLES + 43, MAX_SAMPLES + 50), 60_000);
+    expect(same).toHaveLength(MAX_SAMPLES);
+    expect(same.at(-1)).toEqual(s(MAX_SAMPLES + 43, MAX_SAMPLES + 50));
+    expect(same.at(-2)!.at).toBe(MAX_SAMPLES + 42);
+    expect(window).toEqual(before);
   });
 
   it('sampleOf ignores non-finite numbers; final progress has no ETA', () => {

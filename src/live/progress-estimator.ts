@@ -86,9 +86,15 @@ export function addSample(
       (previous.percent !== null && sample.percent !== null && sample.percent < previous.percent);
     if (restarted) return [sample];
   }
-  const kept = window.filter((s) => s.at >= sample.at - windowMs && s.at !== sample.at);
+  // The window is in time order (an earlier sample restarts it): drop what fell out of it from the
+  // front, a sample at the same instant from the back, and keep at most MAX_SAMPLES, in one copy.
+  const from = sample.at - windowMs;
+  let start = 0;
+  while (start < window.length && window[start]!.at < from) start++;
+  const end = previous && previous.at === sample.at ? window.length - 1 : window.length;
+  const kept = window.slice(Math.max(start, end + 1 - MAX_SAMPLES), end);
   kept.push(sample);
-  return kept.length > MAX_SAMPLES ? kept.slice(kept.length - MAX_SAMPLES) : kept;
+  return kept;
 }
 
 /** Figures computable from the window; null where there are not two distinct samples. */
