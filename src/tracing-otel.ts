@@ -21,7 +21,7 @@ import { ATTR_SERVICE_NAME, ATTR_URL_FULL, ATTR_URL_PATH, ATTR_URL_QUERY } from 
 /** Semantic conventions' `url.template` (still in the incubating set, so spelled out here). */
 const ATTR_URL_TEMPLATE = 'url.template';
 import { getOperationAST, type DocumentNode, type ExecutionResult, type GraphQLError } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Logger } from './logger.js';
 import type { Tracing, TracingOptions } from './tracing.js';
 import { routeOf } from './sources/http.js';
@@ -276,10 +276,6 @@ function errorCode(error: unknown): string {
 
 function transportOf(contextValue: unknown): string {
   return typeof contextValue === 'object' && contextValue !== null && 'socket' in contextValue ? 'graphql-ws' : 'http';
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<ExecutionResult> {
-  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { GatewayError } from '../errors.js';
 
 /** The transports a subscription can run on (the `transport` label of `backupgraph_subscriptions`). */
@@ -93,15 +93,11 @@ export function useSubscriptionLedger(ledger: SubscriptionLedger): Plugin {
       }
       return {
         onSubscribeResult({ result }) {
-          if (!isAsyncIterator(result)) return;
-          const close = ledger.open(result, socket ? 'graphql-ws' : 'sse', socket);
+          if (!isAsyncIterable(result)) return;
+          const close = ledger.open(result as AsyncIterableIterator<unknown>, socket ? 'graphql-ws' : 'sse', socket);
           return { onEnd: close };
         },
       };
     },
   };
-}
-
-function isAsyncIterator(value: unknown): value is AsyncIterator<unknown> & AsyncIterable<unknown> {
-  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value && 'next' in value;
 }

@@ -1,5 +1,5 @@
 import { getOperationAST, GraphQLError, Kind, print, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
-import { Repeater, SlidingBuffer, type Plugin } from 'graphql-yoga';
+import { isAsyncIterable, Repeater, SlidingBuffer, type Plugin } from 'graphql-yoga';
 import { stableStringify } from '../live/poller.js';
 import type { Logger } from '../logger.js';
 
@@ -103,7 +103,7 @@ export function sharedSubscriptions(logger: Logger, maskError: (error: unknown, 
       forget(key, entry); // refused (bad input): nothing to share
       return result as ExecutionResult;
     }
-    const execution: SharedExecution = { key, subscribers: new Set(), closers: new Set(), last: undefined, done: false, iterator: result[Symbol.asyncIterator]() };
+    const execution: SharedExecution = { key, subscribers: new Set(), closers: new Set(), last: undefined, done: false, iterator: (result as AsyncIterable<ExecutionResult>)[Symbol.asyncIterator]() };
     void (async () => {
       try {
         for (;;) {
@@ -138,6 +138,46 @@ export function sharedSubscriptions(logger: Logger, maskError: (error: unknown, 
     return { ...result, errors: result.errors.map((error) => maskError(error, 'Unexpected error.') as GraphQLError) };
   }
 
+  /** The one way into and out of a running execution (SharedSubscriptions.attach). */
+  function attach(execution: SharedExecution, sink: DirectSink, onEnd: () => void): AsyncIterableIterator<never> {
+    let joined = false;
+    let ended = false;
+    let endStream!: (result: IteratorResult<never>) => void;
+    const end = new Promise<IteratorResult<never>>((resolve) => (endStream = resolve));
+    const finish = () => {
+      if (ended) return;
+      ended = true;
+      execution.subscribers.delete(sink);
+      execution.closers.delete(finish);
+      if (execution.subscribers.size === 0 && !execution.done) {
+        if (entries.get(execution.key)?.execution === execution) entries.delete(execution.key);
+        void execution.iterator.return?.();
+      }
+      endStream({ done: true, value: undefined });
+      onEnd();
+    };
+    return {
+      next() {
+        // Joined and given the last result in one synchronous step, so no result falls in between.
+        if (!joined && !ended) {
+          joined = true;
+          execution.subscribers.add(sink);
+          execution.closers.add(finish);
+          if (execution.last) sink(execution.last);
+          if (execution.done) finish();
+        }
+        return end;
+      },
+      return() {
+        finish();
+        return end;
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
   const plugin: Plugin = {
     onSubscribe({ args, subscribeFn, setSubscribeFn }) {
       const context = args.contextValue as { role?: string; lastEventId?: string };
@@ -153,23 +193,14 @@ export function sharedSubscriptions(logger: Logger, maskError: (error: unknown, 
         }
         const execution = await entry.ready;
         if (!('subscribers' in execution)) return execution;
-        const joined = entry;
         // A transport's direct sink gets the results itself; the stream handed back only completes.
         const direct = (subscribeArgs.contextValue as { directSink?: DirectSink }).directSink;
+        if (direct) return attach(execution, direct, () => undefined);
         return new Repeater<ExecutionResult>(async (push, stop) => {
-          const deliver = direct ?? push;
-          // Joined and given the last result in one synchronous step, so no result falls in between.
-          execution.subscribers.add(deliver);
-          execution.closers.add(stop);
-          if (execution.last) void deliver(execution.last);
-          if (execution.done) stop();
+          const joined = attach(execution, (result) => void push(result), () => stop());
+          void joined.next();
           await stop;
-          execution.subscribers.delete(deliver);
-          execution.closers.delete(stop);
-          if (execution.subscribers.size === 0 && !execution.done) {
-            forget(key, joined);
-            void execution.iterator.return?.();
-          }
+          await joined.return!();
         }, new SlidingBuffer(SUBSCRIBER_BUFFER));
       }) as typeof subscribeFn);
     },
@@ -181,47 +212,6 @@ export function sharedSubscriptions(logger: Logger, maskError: (error: unknown, 
       const key = shareKey(request);
       return key === undefined ? undefined : entries.get(key)?.execution;
     },
-    attach(execution, sink, onEnd) {
-      let joined = false;
-      let ended = false;
-      let endStream!: (result: IteratorResult<never>) => void;
-      const end = new Promise<IteratorResult<never>>((resolve) => (endStream = resolve));
-      const finish = () => {
-        if (ended) return;
-        ended = true;
-        execution.subscribers.delete(sink);
-        execution.closers.delete(finish);
-        if (execution.subscribers.size === 0 && !execution.done) {
-          if (entries.get(execution.key)?.execution === execution) entries.delete(execution.key);
-          void execution.iterator.return?.();
-        }
-        endStream({ done: true, value: undefined });
-        onEnd();
-      };
-      return {
-        next() {
-          // Joined and given the last result in one synchronous step, so no result falls in between.
-          if (!joined && !ended) {
-            joined = true;
-            execution.subscribers.add(sink);
-            execution.closers.add(finish);
-            if (execution.last) sink(execution.last);
-            if (execution.done) finish();
-          }
-          return end;
-        },
-        return() {
-          finish();
-          return end;
-        },
-        [Symbol.asyncIterator]() {
-          return this;
-        },
-      };
-    },
+    attach,
   };
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<ExecutionResult> {
-  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
