@@ -72,6 +72,8 @@ const targets: Target[] = [
 interface Row {
   target: Target;
   idleRss: number;
+  /** The idle RSS's anonymous and file-backed parts (Linux). */
+  idleParts: { anon: number; file: number };
   many: LoadResult;
   peakRss: number;
   /** IDLE_MS after the load. */
@@ -94,6 +96,7 @@ async function measure(target: Target): Promise<Row> {
   // Idle long enough for the gateway's first look for memory to release (release-memory.ts, every 5 s).
   await sleep(IDLE_MS);
   const idleRss = await rssOf(target.server);
+  const idleParts = await target.server.call<{ anon: number; file: number }>('rssParts');
   const spec = { url: target.url, method: target.method, headers: target.headers, ...(target.body ? { body: target.body } : {}), warmupMs: WARMUP_MS, durationMs: DURATION_MS, check: (_s: number, b: string) => target.check(b) };
 
   // 50 connections, RSS sampled every 500 ms over warm-up and window.
@@ -120,6 +123,7 @@ async function measure(target: Target): Promise<Row> {
   return {
     target,
     idleRss,
+    idleParts,
     many,
     peakRss,
     afterRss,
@@ -136,7 +140,7 @@ try {
   for (const target of targets) {
     rows.push(await measure(target));
     const r = rows.at(-1)!;
-    log(`${target.name}: ${fmt(r.many.rps, 0)} req/s at ${MANY} (p50 ${fmt(r.many.p50, 2)} ms, p99 ${fmt(r.many.p99, 2)} ms, ${r.many.errors} errors); at 1: ${fmt(r.one.rps, 0)} req/s, p50 ${fmt(r.one.p50, 3)} ms, p99 ${fmt(r.one.p99, 3)} ms, server CPU ${fmt(r.cpuPerRequestUs, 0)} µs/request${r.simCpuPerRequestUs ? ` + simulator ${fmt(r.simCpuPerRequestUs, 0)} µs` : ''}, upstream calls/request ${fmt(r.upstreamPerRequest, 2)} (at ${MANY}: ${fmt(r.upstreamPerRequestMany, 2)}); RSS idle ${mib(r.idleRss)} MiB, peak ${mib(r.peakRss)} MiB, ${IDLE_MS / 1000} s after ${mib(r.afterRss)} MiB`);
+    log(`${target.name}: ${fmt(r.many.rps, 0)} req/s at ${MANY} (p50 ${fmt(r.many.p50, 2)} ms, p99 ${fmt(r.many.p99, 2)} ms, ${r.many.errors} errors); at 1: ${fmt(r.one.rps, 0)} req/s, p50 ${fmt(r.one.p50, 3)} ms, p99 ${fmt(r.one.p99, 3)} ms, server CPU ${fmt(r.cpuPerRequestUs, 0)} µs/request${r.simCpuPerRequestUs ? ` + simulator ${fmt(r.simCpuPerRequestUs, 0)} µs` : ''}, upstream calls/request ${fmt(r.upstreamPerRequest, 2)} (at ${MANY}: ${fmt(r.upstreamPerRequestMany, 2)}); RSS idle ${mib(r.idleRss)} MiB (${mib(r.idleParts.anon)} anonymous + ${mib(r.idleParts.file)} file-backed), peak ${mib(r.peakRss)} MiB, ${IDLE_MS / 1000} s after ${mib(r.afterRss)} MiB`);
   }
 } finally {
   await gateway.stop();
@@ -147,10 +151,10 @@ try {
 const direct = rows[0]!;
 log();
 log(`Same query, ${MANY} connections and 1 connection (closed loop, ${WARMUP_MS / 1000} s warm-up + ${DURATION_MS / 1000} s each); servers: ${build.describe}`);
-log(`| target | req/s at ${MANY} conn. | share of direct | server CPU / request at 1 conn. | p50 at 1 conn. | p50 added to direct | upstream calls / request at 1 / ${MANY} conn. | RSS idle | RSS peak at ${MANY} conn. | RSS ${IDLE_MS / 1000} s after the load |`);
+log(`| target | req/s at ${MANY} conn. | share of direct | server CPU / request at 1 conn. | p50 at 1 conn. | p50 added to direct | upstream calls / request at 1 / ${MANY} conn. | RSS idle (anonymous + file-backed) | RSS peak at ${MANY} conn. | RSS ${IDLE_MS / 1000} s after the load |`);
 log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
   const added = r === direct ? '—' : `+${fmt(r.one.p50 - direct.one.p50, 2)} ms`;
-  log(`| ${r.target.name} | ${fmt(r.many.rps, 0)} | ${fmt((100 * r.many.rps) / direct.many.rps, 0)} % | ${fmt(r.cpuPerRequestUs, 0)} µs | ${fmt(r.one.p50, 2)} ms | ${added} | ${r === direct ? '—' : `${fmt(r.upstreamPerRequest, 2)} / ${fmt(r.upstreamPerRequestMany, 2)}`} | ${mib(r.idleRss)} MiB | ${mib(r.peakRss)} MiB | ${mib(r.afterRss)} MiB |`);
+  log(`| ${r.target.name} | ${fmt(r.many.rps, 0)} | ${fmt((100 * r.many.rps) / direct.many.rps, 0)} % | ${fmt(r.cpuPerRequestUs, 0)} µs | ${fmt(r.one.p50, 2)} ms | ${added} | ${r === direct ? '—' : `${fmt(r.upstreamPerRequest, 2)} / ${fmt(r.upstreamPerRequestMany, 2)}`} | ${mib(r.idleRss)} MiB (${mib(r.idleParts.anon)} + ${mib(r.idleParts.file)}) | ${mib(r.peakRss)} MiB | ${mib(r.afterRss)} MiB |`);
 }
 process.exit(0);

@@ -4,7 +4,8 @@
  *      BENCH_GATEWAY_SOURCES: a JSON array of source configs instead (secrets resolved);
  *      BENCH_GATEWAY_LIMITS: `default` for the shipped limits, or a JSON `limits` object (the default
  *      here: 1,000 subscriptions per connection, as the benchmark multiplexes up to 500 on one socket);
- *      BENCH_GATEWAY_BUILD: `dist` to run the compiled dist/ (with the `node` runtime, see ipc.ts).
+ *      BENCH_GATEWAY_BUILD: `dist` to run the compiled dist/ (with the `node` runtime, see ipc.ts);
+ *      BENCH_GATEWAY_RELEASE=0: no idle memory release (release-memory.ts), which the CLI starts.
  * Calls: `memory` → process.memoryUsage() after a full GC (node runs with --expose-gc); `cpu`, `rss`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -45,8 +46,8 @@ const config: GatewayConfig = {
   ...(limitsEnv === 'default' ? {} : { limits: limitsEnv ? JSON.parse(limitsEnv) : { subscriptionsPerConnection: 1_000 } }),
 };
 const gateway = await createGateway(config, { logger: silentLogger() });
-// As the CLI does: give memory back once the process is idle after a burst.
-const stopReleasing = releaseMemoryWhenIdle({ logger: silentLogger() });
+// As the CLI does: give memory back once the process is idle after a burst (BENCH_GATEWAY_RELEASE=0: not).
+const stopReleasing = process.env['BENCH_GATEWAY_RELEASE'] === '0' ? () => undefined : releaseMemoryWhenIdle({ logger: silentLogger() });
 
 function collect(): void {
   const gc = (globalThis as { gc?: () => void }).gc;

@@ -46,12 +46,30 @@ function productionNodeFlags(): string[] {
   return (pkg.scripts['start:prod'] ?? '').split(/\s+/).filter((word) => word.startsWith('--'));
 }
 
-export async function startChild(script: string, env: Record<string, string>, name: string, extraExecArgv: string[] = [], runtime: ChildRuntime = 'tsx'): Promise<Child> {
+/** How long a child may take to say `ready`, and a program (with its arguments) to run node under. */
+export interface ChildOptions {
+  readyTimeoutMs?: number;
+  /** E.g. `['valgrind', '--tool=callgrind']`: the child's node runs as the last argument of this. */
+  wrapper?: string[];
+}
+
+export async function startChild(
+  script: string,
+  env: Record<string, string>,
+  name: string,
+  extraExecArgv: string[] = [],
+  runtime: ChildRuntime = 'tsx',
+  options: ChildOptions = {},
+): Promise<Child> {
   const path = fileURLToPath(new URL(script, import.meta.url));
   const loader = runtime === 'tsx' ? 'tsx' : fileURLToPath(new URL('./native-ts.mjs', import.meta.url));
+  // A loader for the .ts child; --expose-gc so the gateway can collect before reporting its memory.
+  const nodeArgv = ['--import', loader, '--expose-gc', ...extraExecArgv];
+  const [wrapper, ...wrapperArgv] = options.wrapper ?? [];
+  const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   const proc = fork(path, [], {
-    // A loader for the .ts child; --expose-gc so the gateway can collect before reporting its memory.
-    execArgv: ['--import', loader, '--expose-gc', ...extraExecArgv],
+    // fork() runs `execPath ...execArgv script`: a wrapper goes first and runs this node.
+    ...(wrapper ? { execPath: wrapper, execArgv: [...wrapperArgv, process.execPath, ...nodeArgv] } : { execArgv: nodeArgv }),
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
@@ -62,7 +80,7 @@ export async function startChild(script: string, env: Record<string, string>, na
   const pending = new Map<number, (message: Record<string, any>) => void>();
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const ready = await new Promise<Record<string, any>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${readyTimeoutMs / 1000} s`)), readyTimeoutMs);
     proc.once('exit', (code) => reject(new Error(`${name} exited (${code}) before it was ready`)));
     proc.on('message', (message: Record<string, any>) => {
       if (message['type'] === 'ready') {
@@ -109,6 +127,13 @@ export function serveParent(handlers: Record<string, (message: Record<string, an
     cpu: () => ({ micros: process.cpuUsage().user + process.cpuUsage().system }),
     // Resident set size now, without a GC first (for sampling under load).
     rss: () => ({ rss: process.memoryUsage.rss() }),
+    // The same, split (Linux): anonymous memory (this process's own) and file-backed pages (the node
+    // binary and libraries, shared in the page cache with every other node process on the host).
+    rssParts: () => {
+      const status = readFileSync('/proc/self/status', 'utf8');
+      const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+      return { anon: kib('RssAnon'), file: kib('RssFile') + kib('RssShmem') };
+    },
   };
   process.on('message', (message: Record<string, any>) => {
     void (async () => {
