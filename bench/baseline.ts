@@ -76,6 +76,8 @@ interface Row {
   idleParts: { anon: number; file: number };
   many: LoadResult;
   peakRss: number;
+  /** V8's young and old generation (size / used) in the sample with the highest RSS. */
+  peakHeap: string;
   /** IDLE_MS after the load. */
   afterRss: number;
   one: LoadResult;
@@ -84,6 +86,11 @@ interface Row {
   /** Upstream listing calls per request at 1 and at 50 connections (the gateway shares concurrent identical calls). */
   upstreamPerRequest: number;
   upstreamPerRequestMany: number;
+}
+
+interface HeapSample {
+  usage: NodeJS.MemoryUsage;
+  spaces: { name: string; size: number; used: number }[];
 }
 
 const cpuOf = async (child: Child) => (await child.call<{ micros: number }>('cpu')).micros;
@@ -101,10 +108,16 @@ async function measure(target: Target): Promise<Row> {
 
   // 50 connections, RSS sampled every 500 ms over warm-up and window.
   let peakRss = idleRss;
+  let peakHeap = 'n/a';
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      peakRss = Math.max(peakRss, await rssOf(target.server));
+      const { usage, spaces } = await target.server.call<HeapSample>('heap');
+      if (usage.rss > peakRss) {
+        peakRss = usage.rss;
+        const space = (name: string) => spaces.find((s) => s.name === name);
+        peakHeap = ['new_space', 'old_space'].map((name) => `${name.replace('_space', '')} ${mib(space(name)?.size ?? 0)}/${mib(space(name)?.used ?? 0)}`).join(', ');
+      }
       await sleep(SAMPLE_MS);
     }
   })();
@@ -126,6 +139,7 @@ async function measure(target: Target): Promise<Row> {
     idleParts,
     many,
     peakRss,
+    peakHeap,
     afterRss,
     one,
     cpuPerRequestUs: (serverTo - serverFrom) / Math.max(1, one.requests),
@@ -140,7 +154,7 @@ try {
   for (const target of targets) {
     rows.push(await measure(target));
     const r = rows.at(-1)!;
-    log(`${target.name}: ${fmt(r.many.rps, 0)} req/s at ${MANY} (p50 ${fmt(r.many.p50, 2)} ms, p99 ${fmt(r.many.p99, 2)} ms, ${r.many.errors} errors); at 1: ${fmt(r.one.rps, 0)} req/s, p50 ${fmt(r.one.p50, 3)} ms, p99 ${fmt(r.one.p99, 3)} ms, server CPU ${fmt(r.cpuPerRequestUs, 0)} µs/request${r.simCpuPerRequestUs ? ` + simulator ${fmt(r.simCpuPerRequestUs, 0)} µs` : ''}, upstream calls/request ${fmt(r.upstreamPerRequest, 2)} (at ${MANY}: ${fmt(r.upstreamPerRequestMany, 2)}); RSS idle ${mib(r.idleRss)} MiB (${mib(r.idleParts.anon)} anonymous + ${mib(r.idleParts.file)} file-backed), peak ${mib(r.peakRss)} MiB, ${IDLE_MS / 1000} s after ${mib(r.afterRss)} MiB`);
+    log(`${target.name}: ${fmt(r.many.rps, 0)} req/s at ${MANY} (p50 ${fmt(r.many.p50, 2)} ms, p99 ${fmt(r.many.p99, 2)} ms, ${r.many.errors} errors); at 1: ${fmt(r.one.rps, 0)} req/s, p50 ${fmt(r.one.p50, 3)} ms, p99 ${fmt(r.one.p99, 3)} ms, server CPU ${fmt(r.cpuPerRequestUs, 0)} µs/request${r.simCpuPerRequestUs ? ` + simulator ${fmt(r.simCpuPerRequestUs, 0)} µs` : ''}, upstream calls/request ${fmt(r.upstreamPerRequest, 2)} (at ${MANY}: ${fmt(r.upstreamPerRequestMany, 2)}); RSS idle ${mib(r.idleRss)} MiB (${mib(r.idleParts.anon)} anonymous + ${mib(r.idleParts.file)} file-backed), peak ${mib(r.peakRss)} MiB (V8 heap at the peak, size/used MiB: ${r.peakHeap}), ${IDLE_MS / 1000} s after ${mib(r.afterRss)} MiB`);
   }
 } finally {
   await gateway.stop();

@@ -11,12 +11,15 @@
  *   direct   GET of the listing on the Aiven simulator (the simulator itself under callgrind)
  *   yoga     the plain graphql-yoga server of bench/baseline-process.ts
  *   gateway  backupgraph (bench/gateway-process.ts, the shipped default limits)
+ *   gateway, listing unchanged: the same, with the simulator's clock standing still, so that no
+ *            call finds a change to record or publish (as with vendors whose figures move every
+ *            few seconds), against the realtime simulator whose restores move between any two calls
  * One connection, WARMUP requests (so that the hot code is optimised), counters zeroed, MEASURED
  * requests, counters dumped: instructions per request = the dump's total / MEASURED. Before them,
  * IDLE_MS with no request is counted too (timers, pollers: what the window holds besides the
  * requests), and printed, not subtracted.
  * Env: BENCH_INSTRUCTIONS=0 skips this part (no valgrind); BENCH_INSTRUCTIONS_ONLY=gateway (or
- * direct, yoga; comma-separated) measures only those; BENCH_INSTRUCTIONS_WARMUP / _REQUESTS;
+ * direct, yoga, unchanged; comma-separated) measures only those; BENCH_INSTRUCTIONS_WARMUP / _REQUESTS;
  * BENCH_INSTRUCTIONS_KEEP=DIR keeps the dumps.
  */
 import { execFile } from 'node:child_process';
@@ -39,7 +42,7 @@ const MEASURED = Number(process.env['BENCH_INSTRUCTIONS_REQUESTS'] ?? 300);
 const QUERY = `{ aiven(source: "aiven-bench") { services(project: "${PROJECT}") { edges { node { name state nodes { name state phases { phase current max } } } } } } }`;
 // BENCH_INSTRUCTIONS_KEEP=DIR: keep each dump there, for callgrind_annotate (native code by name; JIT code is anonymous).
 const KEEP = process.env['BENCH_INSTRUCTIONS_KEEP'];
-const ONLY = (process.env['BENCH_INSTRUCTIONS_ONLY'] ?? 'direct,yoga,gateway').split(',');
+const ONLY = (process.env['BENCH_INSTRUCTIONS_ONLY'] ?? 'direct,yoga,gateway,unchanged').split(',');
 const log = (line = '') => console.log(line);
 
 if (process.env['BENCH_INSTRUCTIONS'] === '0') {
@@ -162,17 +165,27 @@ try {
     const env = { ...build.env, BENCH_TOKEN: TOKEN, BENCH_SIM_URL: simUrl, BENCH_SOURCE: 'aiven-bench', BENCH_GATEWAY_LIMITS: 'default', BENCH_GATEWAY_RELEASE: '0' };
     const gateway = await start('./gateway-process.ts', env, 'gateway (callgrind)', [...build.execArgv, ...untimed], build.runtime, underCallgrind('gateway'));
     rows.push(await measure('gateway', gateway, { url: gateway.ready['url'], init: graphqlInit }, graphqlOk));
+    await gateway.stop();
+  }
+  if (ONLY.includes('unchanged')) {
+    // A minute into the scenario, so that the standing restores are in a phase with figures.
+    const still = await start('./sim-process.ts', { BENCH_TOKEN: TOKEN, BENCH_SIM_CLOCK: 'manual', BENCH_SIM_ADVANCE_MS: '60000' }, 'simulator (still)');
+    const env = { ...build.env, BENCH_TOKEN: TOKEN, BENCH_SIM_URL: still.ready['url'], BENCH_SOURCE: 'aiven-bench', BENCH_GATEWAY_LIMITS: 'default', BENCH_GATEWAY_RELEASE: '0' };
+    const gateway = await start('./gateway-process.ts', env, 'gateway, unchanged (callgrind)', [...build.execArgv, ...untimed], build.runtime, underCallgrind('unchanged'));
+    rows.push(await measure('gateway, listing unchanged', gateway, { url: gateway.ready['url'], init: graphqlInit }, graphqlOk));
   }
 } finally {
   for (const child of children.reverse()) await child.stop();
   await rm(dir, { recursive: true, force: true });
 }
 
-const [direct, yoga, gateway] = ['direct', 'plain', 'gateway'].map((prefix) => rows.find((r) => r.name.startsWith(prefix)));
+const [direct, yoga, gateway, unchanged] = ['direct REST (simulator)', 'plain graphql-yoga', 'gateway', 'gateway, listing unchanged'].map((name) => rows.find((r) => r.name === name));
 log();
 log(`Same query as the baseline, one connection, ${MEASURED} requests counted after ${WARMUP} (callgrind, every thread of the server's process)`);
 log('| target | instructions / request | over direct | idle: instructions / s |');
 log('| --- | ---: | ---: | ---: |');
 for (const r of rows) log(`| ${r.name} | ${fmt(r.perRequest / 1e6, 2)} M | ${!direct || r === direct ? '—' : `+${fmt((r.perRequest - direct.perRequest) / 1e6, 2)} M`} | ${fmt(r.idlePerSecond / 1e6, 2)} M |`);
-if (gateway && yoga) log(`the gateway's own work over plain yoga: ${fmt((gateway.perRequest - yoga.perRequest) / 1e6, 2)} M instructions per request (${fmt(gateway.perRequest / yoga.perRequest, 2)}×)`);
+for (const r of [gateway, unchanged]) {
+  if (r && yoga) log(`${r.name}: its own work over plain yoga ${fmt((r.perRequest - yoga.perRequest) / 1e6, 2)} M instructions per request (${fmt(r.perRequest / yoga.perRequest, 2)}×)`);
+}
 process.exit(0);

@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 /**
  * Child processes of the benchmark (simulator, gateway) and a tiny request/reply protocol over the
@@ -127,6 +128,8 @@ export function serveParent(handlers: Record<string, (message: Record<string, an
     cpu: () => ({ micros: process.cpuUsage().user + process.cpuUsage().system }),
     // Resident set size now, without a GC first (for sampling under load).
     rss: () => ({ rss: process.memoryUsage.rss() }),
+    // Memory by kind now, without a GC first, and V8's heap by space (what grows under load).
+    heap: () => ({ usage: process.memoryUsage(), spaces: getHeapSpaceStatistics().map((s) => ({ name: s.space_name, size: s.space_size, used: s.space_used_size })) }),
     // The same, split (Linux): anonymous memory (this process's own) and file-backed pages (the node
     // binary and libraries, shared in the page cache with every other node process on the host).
     rssParts: () => {

@@ -4,7 +4,9 @@
  * restores are already in a phase that moves); BENCH_SIM_RESTORING=N: instead of demoScenario(),
  * N nodes of acme-prod restoring at once (restoringScenario); BENCH_SIM_OTHER_KINDS=1: also every
  * other kind's demo simulator (realtime), whose source configs come in the ready message
- * (`sources`, secrets resolved, named "<kind>-bench").
+ * (`sources`, secrets resolved, named "<kind>-bench"); BENCH_SIM_CLOCK=manual: the clock stands still
+ * (after the advance), so every listing is the same as the one before (the `requests` times are then
+ * the simulator's own clock).
  * Calls: `requests { method, prefix, from, to }` → `{ at: number[] }`, wall-clock ms (Date.now()
  * of this machine) at which each matching request reached the simulator.
  */
@@ -18,7 +20,7 @@ const token = process.env['BENCH_TOKEN'] ?? 'bench-token';
 const advance = Number(process.env['BENCH_SIM_ADVANCE_MS'] ?? '0');
 const restoring = process.env['BENCH_SIM_RESTORING'];
 const scenario = restoring ? restoringScenario('acme-prod', Number(restoring)) : demoScenario();
-const sim = await startAivenSimulator({ token, scenario, clock: 'realtime' });
+const sim = await startAivenSimulator({ token, scenario, clock: process.env['BENCH_SIM_CLOCK'] === 'manual' ? 'manual' : 'realtime' });
 sim.advance(advance);
 // realtime clock: sim.now() - Date.now() is a constant from here on (the advance, to the ms).
 const virtualMinusWall = sim.now() - Date.now();
