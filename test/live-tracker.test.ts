@@ -377,17 +377,41 @@ describe('progress estimator (pure)', () => {
   });
 
   it('keeps at most MAX_SAMPLES, the newest, in order, replaces a sample taken at the same instant, and leaves its input alone', () => {
+    // A window of MAX_SAMPLES seconds: samples a second apart are as dense as it keeps them.
+    const windowMs = MAX_SAMPLES * 1_000;
     let window: ProgressSample[] = [];
-    for (let t = 0; t < MAX_SAMPLES + 44; t++) window = addSample(window, s(t, t), 60_000);
+    for (let t = 0; t < MAX_SAMPLES + 44; t++) window = addSample(window, s(t * 1_000, t), windowMs);
     expect(window).toHaveLength(MAX_SAMPLES);
-    expect(window[0]!.at).toBe(44);
-    expect(window.at(-1)!.at).toBe(MAX_SAMPLES + 43);
+    expect(window[0]!.at).toBe(44_000);
+    expect(window.at(-1)!.at).toBe((MAX_SAMPLES + 43) * 1_000);
+    expect(window.map((x) => x.at)).toEqual([...window.map((x) => x.at)].sort((a, b) => a - b));
     const before = [...window];
-    const same = addSample(window, s(MAX_SAMPLES + 43, MAX_SAMPLES + 50), 60_000);
+    const same = addSample(window, s((MAX_SAMPLES + 43) * 1_000, MAX_SAMPLES + 50), windowMs);
     expect(same).toHaveLength(MAX_SAMPLES);
-    expect(same.at(-1)).toEqual(s(MAX_SAMPLES + 43, MAX_SAMPLES + 50));
-    expect(same.at(-2)!.at).toBe(MAX_SAMPLES + 42);
+    expect(same.at(-1)).toEqual(s((MAX_SAMPLES + 43) * 1_000, MAX_SAMPLES + 50));
+    expect(same.at(-2)!.at).toBe((MAX_SAMPLES + 42) * 1_000);
     expect(window).toEqual(before);
+  });
+
+  it('spans the whole window however often it is observed, so coarse vendor figures do not look stalled', () => {
+    // The vendor moves 1 % every 2 s; the gateway observes every 5 ms (a burst of queries) for 20 s.
+    let window: ProgressSample[] = [];
+    for (let t = 0; t <= 20_000; t += 5) window = addSample(window, s(t, null, Math.floor(t / 2_000)), 60_000);
+    expect(window.length).toBeLessThanOrEqual(MAX_SAMPLES);
+    expect(window[0]!.at).toBe(0);
+    expect(window.at(-1)!.at).toBe(20_000);
+    // 0 % at 0 s, 10 % at 20 s: 100 % at 200 s.
+    expect(estimate(window).estimatedEndAt).toBe(new Date(200_000).toISOString());
+    // Samples stay at least windowMs / MAX_SAMPLES apart, but for the newest.
+    const gaps = window.slice(1, -1).map((x, i) => x.at - window[i]!.at);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(60_000 / MAX_SAMPLES);
+  });
+
+  it('keeps a crowded newest sample that has a figure the new one lacks', () => {
+    const windowMs = 60_000;
+    const window = [s(0, 10, 5), s(1, 11, 6)];
+    expect(addSample(window, s(2, 12, null), windowMs).map((x) => x.at)).toEqual([0, 1, 2]);
+    expect(addSample(window, s(2, 12, 7), windowMs).map((x) => x.at)).toEqual([0, 2]);
   });
 
   it('sampleOf ignores non-finite numbers; final progress has no ETA', () => {

@@ -69,8 +69,12 @@ function firstWith<K extends 'percent' | 'done'>(
 
 /**
  * Adds a sample to a window and returns the new window (the input is not modified): restarts on a
- * unit change or a decrease of done/percent, replaces a sample taken at the same instant, drops the
- * samples older than `windowMs` before the new one, keeps at most MAX_SAMPLES.
+ * unit change or a decrease of done/percent, drops the samples older than `windowMs` before the new
+ * one, and keeps the samples at least windowMs / MAX_SAMPLES apart: the newest one is provisional
+ * while it is closer than that to the one before it (or taken at the same instant as the new one),
+ * and the new sample takes its place. So the window spans `windowMs` however often the operation is
+ * observed — a burst of queries must not shrink it to a fraction of a second, in which a vendor's
+ * figures that move every few seconds would look stalled — and holds at most MAX_SAMPLES.
  */
 export function addSample(
   window: readonly ProgressSample[],
@@ -87,14 +91,24 @@ export function addSample(
     if (restarted) return [sample];
   }
   // The window is in time order (an earlier sample restarts it): drop what fell out of it from the
-  // front, a sample at the same instant from the back, and keep at most MAX_SAMPLES, in one copy.
+  // front, a provisional newest sample from the back, and keep at most MAX_SAMPLES, in one copy.
   const from = sample.at - windowMs;
   let start = 0;
   while (start < window.length && window[start]!.at < from) start++;
-  const end = previous && previous.at === sample.at ? window.length - 1 : window.length;
+  let end = window.length;
+  if (previous) {
+    const before = window[window.length - 2];
+    const crowded = before !== undefined && previous.at - before.at < windowMs / MAX_SAMPLES && covers(sample, previous);
+    if (previous.at === sample.at || crowded) end -= 1;
+  }
   const kept = window.slice(Math.max(start, end + 1 - MAX_SAMPLES), end);
   kept.push(sample);
   return kept;
+}
+
+/** Whether `next` has every figure `previous` has (replacing it loses none). */
+function covers(next: ProgressSample, previous: ProgressSample): boolean {
+  return (previous.percent === null || next.percent !== null) && (previous.done === null || next.done !== null);
 }
 
 /** Figures computable from the window; null where there are not two distinct samples. */
