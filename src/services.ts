@@ -16,6 +16,13 @@ const PRUNE_EVERY_MS = 60 * 60 * 1000;
 const DEFAULT_EVENT_RETENTION_HOURS = 24;
 
 /** What the gateway depends on besides its upstreams, for /ready. */
+
+/**
+ * Progress-only changes of one operation closer together than this are published as one, the
+ * latest (tracker.ts). Polls (every second or more) and pushes (ScaleTrade's are a second apart)
+ * are never held; a burst of queries, each fetching a listing that has moved, is.
+ */
+export const PROGRESS_GAP_MS = 100;
 export interface Dependencies {
   history: HistoryStore;
   /** Present with `pubsub.redis`. */
@@ -78,6 +85,8 @@ export async function createServices(
     },
     onEvent: (event) => metrics.onOperationEvent(event),
     ...(redis ? { instanceId: redis.instanceId } : {}),
+    // At most ten progress-only events per operation and second, however often it is listed.
+    progressGapMs: PROGRESS_GAP_MS,
   });
   // Other instances' events keep this one's view current (and are what its subscribers get).
   const absorbing = redis ? absorb(pubsub.subscribe('operations'), tracker, logger) : undefined;

@@ -353,6 +353,96 @@ describe('OperationTracker', () => {
   });
 });
 
+describe('OperationTracker with a progress gap', () => {
+  const GAP = 40;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  function gapped() {
+    let now = T0;
+    const published: OperationEvent[] = [];
+    const transitions: Array<OperationTransition | null> = [];
+    const tracker = new OperationTracker({
+      pubsub: createGatewayPubSub(),
+      history: {
+        record: async ({ event, transition }) => {
+          transitions.push(transition);
+          return { eventId: String(transitions.length), duplicate: false };
+        },
+      },
+      now: () => now,
+      onEvent: (event) => published.push(event),
+      progressGapMs: GAP,
+    });
+    const seen = () => published.map((e) => `${e.change} ${e.operation.status} ${e.operation.vendorStatus} ${e.operation.progress.percent}`);
+    return { tracker, published, transitions, seen, advance: (ms: number) => (now += ms) };
+  }
+
+  it('publishes progress-only changes closer than the gap once, after it, with the latest state', async () => {
+    const { tracker, transitions, seen, advance } = gapped();
+    expect(tracker.observeOne(op('a', { progress: { percent: 20 } }))?.change).toBe('STARTED');
+    advance(10);
+    expect(tracker.observeOne(op('a', { progress: { percent: 21 } }))).toBeNull();
+    advance(10);
+    expect(tracker.observeOne(op('a', { progress: { percent: 22 } }))).toBeNull();
+    expect(tracker.current('a')?.progress.percent).toBe(22);
+    await tracker.settled();
+    expect(seen()).toEqual(['STARTED RUNNING restoring 20', 'PROGRESSED RUNNING restoring 22']);
+    expect(transitions.at(-1)?.percent).toBe(22);
+  });
+
+  it('publishes a held change by itself once the gap has passed', async () => {
+    const { tracker, seen, advance } = gapped();
+    tracker.observeOne(op('a', { progress: { percent: 20 } }));
+    advance(10);
+    tracker.observeOne(op('a', { progress: { percent: 21 } }));
+    await sleep(GAP * 3);
+    expect(seen()).toEqual(['STARTED RUNNING restoring 20', 'PROGRESSED RUNNING restoring 21']);
+    // After the gap, a change is published at once.
+    advance(GAP);
+    expect(tracker.observeOne(op('a', { progress: { percent: 30 } }))?.change).toBe('PROGRESSED');
+  });
+
+  it('never holds a change of status, vendor status or message, nor a final state; a final state drops what was held', async () => {
+    const { tracker, seen, advance } = gapped();
+    tracker.observeOne(op('a', { progress: { percent: 20 } }));
+    advance(1);
+    expect(tracker.observeOne(op('a', { vendorStatus: 'streaming', progress: { percent: 21 } }))?.change).toBe('PROGRESSED');
+    advance(1);
+    expect(tracker.observeOne(op('a', { vendorStatus: 'streaming', message: 'slow disk', progress: { percent: 21 } }))?.change).toBe('PROGRESSED');
+    advance(1);
+    expect(tracker.observeOne(op('a', { vendorStatus: 'streaming', message: 'slow disk', progress: { percent: 22 } }))).toBeNull();
+    advance(1);
+    expect(tracker.observeOne(op('a', { status: 'SUCCEEDED', vendorStatus: 'done', progress: { percent: 100 } }))?.change).toBe('FINISHED');
+    await sleep(GAP * 3);
+    await tracker.settled();
+    expect(seen()).toEqual([
+      'STARTED RUNNING restoring 20',
+      'PROGRESSED RUNNING streaming 21',
+      'PROGRESSED RUNNING streaming 21',
+      'FINISHED SUCCEEDED done 100',
+    ]);
+  });
+
+  it('publishes nothing when the held change went back to what was published', async () => {
+    const { tracker, seen, advance } = gapped();
+    tracker.observeOne(op('a', { progress: { percent: 20 } }));
+    advance(1);
+    tracker.observeOne(op('a', { progress: { percent: 21 } }));
+    advance(1);
+    tracker.observeOne(op('a', { progress: { percent: 20 } }));
+    await sleep(GAP * 3);
+    expect(seen()).toEqual(['STARTED RUNNING restoring 20']);
+  });
+
+  it('holds per operation, not across them', async () => {
+    const { tracker, seen } = gapped();
+    tracker.observe('scope', [op('a', { progress: { percent: 1 } }), op('b', { progress: { percent: 1 } })], (last) => last);
+    tracker.observe('scope', [op('a', { progress: { percent: 2 } }), op('b', { progress: { percent: 5 } })], (last) => last);
+    await tracker.settled();
+    expect(seen().sort()).toEqual(['PROGRESSED RUNNING restoring 2', 'PROGRESSED RUNNING restoring 5', 'STARTED RUNNING restoring 1', 'STARTED RUNNING restoring 1']);
+  });
+});
+
 describe('progress estimator (pure)', () => {
   const s = (at: number, done: number | null, percent: number | null = null, unit: string | null = 'MB'): ProgressSample => ({
     at,

@@ -9,6 +9,11 @@
  * - Closes operations that vanish from a scope listing with the source's final state (docs/ARCHITECTURE.md, "Live updates":
  *   the final state is never lost).
  * - Fills in rate/ETA from successive samples when the vendor does not give them.
+ * - With `progressGapMs`, publishes changes of progress alone (same status, vendor status and
+ *   message) at most once per gap per operation: a change that comes sooner is held and published
+ *   when the gap has passed, with the state current then. Status changes, final states and new
+ *   operations are never held, and settled() publishes what is held. Listings fetched for queries
+ *   can come a thousand times a second, and each would otherwise be a recorded, published event.
  * - Records events in history (with a transition row when status or percent changed), then
  *   publishes them with their event id, one at a time in the order observed. An event the history
  *   says is a duplicate (another instance recorded the same change) is not published again.
@@ -52,6 +57,8 @@ export interface OperationTrackerOptions {
   onEvent?: (event: OperationEvent) => void;
   /** This instance's name on a shared event bus (events it publishes carry it as `origin`). */
   instanceId?: string;
+  /** Minimum time between two events of one operation that differ only in progress (default 0: none). */
+  progressGapMs?: number;
 }
 
 interface Tracked {
@@ -61,6 +68,12 @@ interface Tracked {
   key: string;
   /** The last published/recorded snapshot (for transitions). */
   published: OperationSnapshot;
+  /** Its structural key. */
+  publishedKey: string;
+  /** When the last event was emitted (the tracker's clock). */
+  emittedAt: number;
+  /** A progress change held back (progressGapMs), published when this fires. */
+  held?: NodeJS.Timeout | undefined;
   samples: ProgressSample[];
   finished: boolean;
 }
@@ -94,6 +107,17 @@ function clone<T>(value: T): T {
   return copy as T;
 }
 
+/** Whether two states of one operation differ in progress (and detail) only. */
+function progressOnly(before: OperationSnapshot, after: OperationSnapshot): boolean {
+  return before.status === after.status && before.vendorStatus === after.vendorStatus && before.message === after.message;
+}
+
+/** Drops a held progress change (a newer event supersedes it). */
+function release(tracked: Tracked): void {
+  if (tracked.held) clearTimeout(tracked.held);
+  tracked.held = undefined;
+}
+
 function structuredCloneOrJson<T>(value: T): T {
   try {
     return structuredClone(value);
@@ -118,6 +142,7 @@ export class OperationTracker {
   /** Ids no scope lists (observeOne, vanished), oldest first (Map keeps insertion order). */
   private readonly unlisted = new Map<string, true>();
   private readonly instanceId: string | undefined;
+  private readonly progressGapMs: number;
   /** Recording and publishing, one event after the other. */
   private pipeline: Promise<void> = Promise.resolve();
 
@@ -130,6 +155,7 @@ export class OperationTracker {
     this.maxFinished = Math.max(0, options.maxFinished ?? 10_000);
     this.onError = options.onError ?? (() => undefined);
     this.onEvent = options.onEvent ?? (() => undefined);
+    this.progressGapMs = Math.max(0, options.progressGapMs ?? 0);
   }
 
   /**
@@ -196,7 +222,7 @@ export class OperationTracker {
       if (known?.finished) continue;
       if (!known) {
         const key = structuralKey(snapshot);
-        this.ops.set(snapshot.id, { snapshot: clone(snapshot), key, published: clone(snapshot), samples: [], finished: false });
+        this.ops.set(snapshot.id, { snapshot: clone(snapshot), key, published: clone(snapshot), publishedKey: key, emittedAt: Number.NEGATIVE_INFINITY, samples: [], finished: false });
       }
       present.add(snapshot.id);
     }
@@ -213,14 +239,18 @@ export class OperationTracker {
     const snapshot = event.operation;
     const final = isFinal(snapshot.status);
     const tracked = this.ops.get(snapshot.id);
-    const entry: Tracked = { snapshot: clone(snapshot), key: structuralKey(snapshot), published: clone(snapshot), samples: tracked?.samples ?? [], finished: final };
+    // The other instance published a newer state: what this one held back is older.
+    if (tracked) release(tracked);
+    const key = structuralKey(snapshot);
+    const entry: Tracked = { snapshot: clone(snapshot), key, published: clone(snapshot), publishedKey: key, emittedAt: this.now(), samples: tracked?.samples ?? [], finished: final };
     if (final) entry.samples = [];
     this.ops.set(snapshot.id, entry);
     if (!this.listed.has(snapshot.id)) this.touchUnlisted(snapshot.id);
   }
 
-  /** Resolves when every event observed so far is recorded and published. */
+  /** Resolves when every event observed so far is recorded and published (held ones included). */
   settled(): Promise<void> {
+    for (const [id, tracked] of this.ops) if (tracked.held) this.publishHeld(id);
     return this.pipeline;
   }
 
@@ -268,7 +298,8 @@ export class OperationTracker {
       // New, or a finished operation that came back non-final: it starts (again).
       const samples = final ? [] : addSample([], sampleOf(reported.progress, at), this.windowMs);
       const snapshot = { ...reported, progress: applyEstimate(reported.progress, samples, final) };
-      const entry: Tracked = { snapshot, key, published: snapshot, samples, finished: final };
+      if (tracked) release(tracked);
+      const entry: Tracked = { snapshot, key, published: snapshot, publishedKey: key, emittedAt: at, samples, finished: final };
       this.ops.set(reported.id, entry);
       return this.emit(final ? 'FINISHED' : 'STARTED', entry, null, at);
     }
@@ -278,7 +309,7 @@ export class OperationTracker {
       if (key === tracked.key) return null;
       const snapshot = { ...reported, progress: applyEstimate(reported.progress, [], true) };
       const before = tracked.published;
-      Object.assign(tracked, { snapshot, key, published: snapshot, samples: [] });
+      Object.assign(tracked, { snapshot, key, published: snapshot, publishedKey: key, samples: [] });
       return this.emit('FINISHED', tracked, before, at);
     }
 
@@ -288,11 +319,30 @@ export class OperationTracker {
     tracked.samples = samples;
     tracked.snapshot = snapshot;
     if (key === tracked.key) return null; // unchanged upstream: current() refreshed, no event
-    const before = tracked.published;
     tracked.key = key;
+    const before = tracked.published;
+    if (!final && at - tracked.emittedAt < this.progressGapMs && progressOnly(before, snapshot)) {
+      // Held: published once the gap has passed, with the state current then (publishHeld).
+      tracked.held ??= setTimeout(() => this.publishHeld(reported.id), tracked.emittedAt + this.progressGapMs - at);
+      return null;
+    }
+    release(tracked);
     tracked.published = snapshot;
+    tracked.publishedKey = key;
     tracked.finished = final;
     return this.emit(final ? 'FINISHED' : 'PROGRESSED', tracked, before, at);
+  }
+
+  /** Publishes a held progress change with the operation's state now (unless it is back where it was). */
+  private publishHeld(id: string): void {
+    const tracked = this.ops.get(id);
+    if (!tracked?.held) return;
+    release(tracked);
+    if (tracked.finished || tracked.key === tracked.publishedKey) return;
+    const before = tracked.published;
+    tracked.published = tracked.snapshot;
+    tracked.publishedKey = tracked.key;
+    this.emit('PROGRESSED', tracked, before, this.now());
   }
 
   private emit(
@@ -302,6 +352,7 @@ export class OperationTracker {
     at: number,
   ): OperationEvent {
     const operation = tracked.snapshot;
+    tracked.emittedAt = at;
     const event: OperationEvent = { change, operation: clone(operation), ...(this.instanceId === undefined ? {} : { origin: this.instanceId }) };
     const transitioned =
       !before ||
