@@ -113,6 +113,20 @@ describe('OperationTracker', () => {
     expect(tracker.observe('p', [op('a', { progress: { percent: 5 }, message: 'phase 2', detail: { node: 'x' } })], toSucceeded)).toHaveLength(1);
   });
 
+  it('compares what the vendor reported as JSON does: member order, undefined members and non-finite numbers aside', () => {
+    const { tracker, advance } = setup();
+    const detail = { node: 'n', phases: [{ name: 'basebackup', done: 1 }], extra: { a: 1, b: [1, 2] } };
+    expect(tracker.observeOne(op('a', { progress: { percent: 5, done: Number.NaN }, detail }))?.change).toBe('STARTED');
+    advance(1_000);
+    const same = { extra: { b: [1, 2], a: 1 }, phases: [{ done: 1, name: 'basebackup', note: undefined }], node: 'n' };
+    expect(tracker.observeOne(op('a', { progress: { percent: 5, done: null }, detail: same }))).toBeNull();
+    const deeper = { ...detail, phases: [{ name: 'basebackup', done: 2 }] };
+    expect(tracker.observeOne(op('a', { progress: { percent: 5 }, detail: deeper }))?.change).toBe('PROGRESSED');
+    expect(tracker.observeOne(op('a', { progress: { percent: 5 }, detail: { ...deeper, extra: { a: 1, b: [1, 2, 3] } } }))?.change).toBe('PROGRESSED');
+    expect(tracker.observeOne(op('a', { progress: { percent: 5 }, detail: { ...deeper, extra: { a: 1, b: [1, 2, 3] }, more: true } }))?.change).toBe('PROGRESSED');
+    expect(tracker.observeOne(op('a', { progress: { percent: 5 }, detail: null }))?.change).toBe('PROGRESSED');
+  });
+
   it('keeps copies of its own: changing what was observed or what it published changes nothing it holds', () => {
     const { tracker } = setup();
     const observed = op('a', { progress: { percent: 5 }, detail: { node: { name: 'a-node', phases: [{ phase: 'basebackup', current: 1 }] } } });

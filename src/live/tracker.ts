@@ -64,18 +64,60 @@ export interface OperationTrackerOptions {
 interface Tracked {
   /** Latest state, with the gateway's figures. */
   snapshot: OperationSnapshot;
-  /** Structural key of what the vendor reported last time (see structuralKey). */
-  key: string;
+  /** What the vendor reported last time (compared with sameReport). */
+  reported: OperationSnapshot;
   /** The last published/recorded snapshot (for transitions). */
   published: OperationSnapshot;
-  /** Its structural key. */
-  publishedKey: string;
+  /** What the vendor had reported when it was published. */
+  publishedReport: OperationSnapshot;
   /** When the last event was emitted (the tracker's clock). */
   emittedAt: number;
   /** A progress change held back (progressGapMs), published when this fires. */
   held?: NodeJS.Timeout | undefined;
   samples: ProgressSample[];
   finished: boolean;
+}
+
+/**
+ * Whether the vendor reported the same thing twice: structuralKey(a) === structuralKey(b), without
+ * building either (an observation that changed nothing is the common case and needs no string).
+ */
+function sameReport(a: OperationSnapshot, b: OperationSnapshot): boolean {
+  if (a.status !== b.status || a.vendorStatus !== b.vendorStatus || a.message !== b.message) return false;
+  try {
+    return jsonEqual(a.progress, b.progress) && jsonEqual(a.detail, b.detail);
+  } catch {
+    return false; // too deep, or a cycle: as structuralKey, a change
+  }
+}
+
+/**
+ * Equality as JSON sees it (member order aside), for plain data: anything else, and the few values
+ * JSON writes alike (undefined members, NaN, Infinity and null), are compared through stableStringify.
+ */
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') {
+    const approximate = a === undefined || b === undefined || (typeof a === 'number' && !Number.isFinite(a)) || (typeof b === 'number' && !Number.isFinite(b));
+    return approximate && stableStringify(a) === stableStringify(b);
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  const keysA = Object.keys(a);
+  if (!isPlainObject(a) || !isPlainObject(b) || keysA.length !== Object.keys(b).length) return stableStringify(a) === stableStringify(b);
+  for (const key of keysA) {
+    if (!Object.hasOwn(b, key)) return stableStringify(a) === stableStringify(b);
+    if (!jsonEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}
+
+function isPlainObject(value: object): boolean {
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  return prototype === Object.prototype || prototype === null;
 }
 
 function structuralKey(snapshot: OperationSnapshot): string {
@@ -221,8 +263,8 @@ export class OperationTracker {
       const known = this.ops.get(snapshot.id);
       if (known?.finished) continue;
       if (!known) {
-        const key = structuralKey(snapshot);
-        this.ops.set(snapshot.id, { snapshot: clone(snapshot), key, published: clone(snapshot), publishedKey: key, emittedAt: Number.NEGATIVE_INFINITY, samples: [], finished: false });
+        const reported = clone(snapshot);
+        this.ops.set(snapshot.id, { snapshot: clone(snapshot), reported, published: clone(snapshot), publishedReport: reported, emittedAt: Number.NEGATIVE_INFINITY, samples: [], finished: false });
       }
       present.add(snapshot.id);
     }
@@ -241,8 +283,8 @@ export class OperationTracker {
     const tracked = this.ops.get(snapshot.id);
     // The other instance published a newer state: what this one held back is older.
     if (tracked) release(tracked);
-    const key = structuralKey(snapshot);
-    const entry: Tracked = { snapshot: clone(snapshot), key, published: clone(snapshot), publishedKey: key, emittedAt: this.now(), samples: tracked?.samples ?? [], finished: final };
+    const reported = clone(snapshot);
+    const entry: Tracked = { snapshot: clone(snapshot), reported, published: clone(snapshot), publishedReport: reported, emittedAt: this.now(), samples: tracked?.samples ?? [], finished: final };
     if (final) entry.samples = [];
     this.ops.set(snapshot.id, entry);
     if (!this.listed.has(snapshot.id)) this.touchUnlisted(snapshot.id);
@@ -291,7 +333,6 @@ export class OperationTracker {
     const reported = clone(input);
     const at = this.now();
     const final = isFinal(reported.status);
-    const key = structuralKey(reported);
     const tracked = this.ops.get(reported.id);
 
     if (!tracked || (tracked.finished && !final)) {
@@ -299,17 +340,17 @@ export class OperationTracker {
       const samples = final ? [] : addSample([], sampleOf(reported.progress, at), this.windowMs);
       const snapshot = { ...reported, progress: applyEstimate(reported.progress, samples, final) };
       if (tracked) release(tracked);
-      const entry: Tracked = { snapshot, key, published: snapshot, publishedKey: key, emittedAt: at, samples, finished: final };
+      const entry: Tracked = { snapshot, reported, published: snapshot, publishedReport: reported, emittedAt: at, samples, finished: final };
       this.ops.set(reported.id, entry);
       return this.emit(final ? 'FINISHED' : 'STARTED', entry, null, at);
     }
 
     if (tracked.finished) {
       // Final → final: only a different final state is worth an event.
-      if (key === tracked.key) return null;
+      if (sameReport(reported, tracked.reported)) return null;
       const snapshot = { ...reported, progress: applyEstimate(reported.progress, [], true) };
       const before = tracked.published;
-      Object.assign(tracked, { snapshot, key, published: snapshot, publishedKey: key, samples: [] });
+      Object.assign(tracked, { snapshot, reported, published: snapshot, publishedReport: reported, samples: [] });
       return this.emit('FINISHED', tracked, before, at);
     }
 
@@ -318,8 +359,8 @@ export class OperationTracker {
     const snapshot = { ...reported, progress: applyEstimate(reported.progress, samples, final) };
     tracked.samples = samples;
     tracked.snapshot = snapshot;
-    if (key === tracked.key) return null; // unchanged upstream: current() refreshed, no event
-    tracked.key = key;
+    if (sameReport(reported, tracked.reported)) return null; // unchanged upstream: current() refreshed, no event
+    tracked.reported = reported;
     const before = tracked.published;
     if (!final && at - tracked.emittedAt < this.progressGapMs && progressOnly(before, snapshot)) {
       // Held: published once the gap has passed, with the state current then (publishHeld).
@@ -328,7 +369,7 @@ export class OperationTracker {
     }
     release(tracked);
     tracked.published = snapshot;
-    tracked.publishedKey = key;
+    tracked.publishedReport = reported;
     tracked.finished = final;
     return this.emit(final ? 'FINISHED' : 'PROGRESSED', tracked, before, at);
   }
@@ -338,10 +379,10 @@ export class OperationTracker {
     const tracked = this.ops.get(id);
     if (!tracked?.held) return;
     release(tracked);
-    if (tracked.finished || tracked.key === tracked.publishedKey) return;
+    if (tracked.finished || sameReport(tracked.reported, tracked.publishedReport)) return;
     const before = tracked.published;
     tracked.published = tracked.snapshot;
-    tracked.publishedKey = tracked.key;
+    tracked.publishedReport = tracked.reported;
     this.emit('PROGRESSED', tracked, before, this.now());
   }
 
@@ -362,7 +403,8 @@ export class OperationTracker {
     const transition: OperationTransition | null = transitioned
       ? { at: new Date(at).toISOString(), status: operation.status, percent: operation.progress.percent, message: operation.message }
       : null;
-    const digest = tracked.key;
+    // Only events need the key (another instance's identical change has the same digest).
+    const digest = structuralKey(tracked.reported);
     // In order: an event is published only once recorded (it then has its id), and never before
     // the events observed earlier.
     this.pipeline = this.pipeline.then(() => this.deliver(event, transition, digest));

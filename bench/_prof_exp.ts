@@ -1,0 +1,13 @@
+import { startChild } from './ipc.js';
+import { runLoad } from './load.js';
+const TOKEN = 'tok-' + Math.random().toString(36).slice(2);
+const still = process.env['STILL'] === '1';
+const sim = await startChild('./sim-process.ts', { BENCH_TOKEN: TOKEN, ...(still ? { BENCH_SIM_CLOCK: 'manual', BENCH_SIM_ADVANCE_MS: '60000' } : {}) }, 'sim');
+const gw = await startChild('./gateway-process.ts', { BENCH_TOKEN: TOKEN, BENCH_SIM_URL: sim.ready['url'], BENCH_SOURCE: 'aiven-bench', BENCH_GATEWAY_LIMITS: 'default', BENCH_GATEWAY_RELEASE: '0' }, 'gw', ['--cpu-prof', `--cpu-prof-dir=${process.env['PROF_DIR']}`, '--cpu-prof-interval=100']);
+const QUERY = `{ aiven(source: "aiven-bench") { services(project: "acme-prod") { edges { node { name state nodes { name state phases { phase current max } } } } } } }`;
+const spec = { url: gw.ready['url'], method: 'POST' as const, headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' }, body: JSON.stringify({ query: QUERY }), concurrency: 1, warmupMs: 3000, durationMs: 10000 };
+await runLoad({ ...spec, durationMs: 5000 });
+const r = await runLoad(spec);
+console.log(r.rps, r.p50);
+await gw.stop(); await sim.stop();
+process.exit(0);
