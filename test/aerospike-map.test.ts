@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeGlobalId } from '../src/model/ids.js';
+import { isoTimestamp } from '../src/sources/decode.js';
 import {
-  absTime,
   backupOutcomeBetween,
   backupRunSnapshot,
   closeBackupRun,
@@ -153,8 +153,8 @@ describe('finished backups', () => {
       encryption: 'NONE',
       storage: SEED_BACKUP.storage,
     });
-    expect(absTime('0001-01-01T00:00:00Z')).toBeNull();
-    expect(absTime('1970-01-01T00:00:00Z')).toBeNull();
+    expect(isoTimestamp('0001-01-01T00:00:00Z')).toBeNull();
+    expect(isoTimestamp('1970-01-01T00:00:00Z')).toBeNull();
     expect(mapBackup('abs', 'r', 'incremental', decodeBackupDetails({ key: 'k', from: '2024-01-01T11:00:00Z' })).from).toBe('2024-01-01T11:00:00.000Z');
   });
 

@@ -1,3 +1,4 @@
+import { boundedMemo } from '../bounded-memo.js';
 import { badInput, quote } from '../errors.js';
 
 /**
@@ -23,15 +24,16 @@ export interface DecodedId {
 /**
  * Just the typename of a global ID, from its first bytes (resolving a union or interface member
  * for every object of a list would otherwise decode and parse whole IDs); undefined when it is not one.
+ * Remembered: graphql-js asks it (isTypeOf) for every object of every answer.
  */
-export function typenameOfGlobalId(id: string): string | undefined {
+export const typenameOfGlobalId: (id: string) => string | undefined = boundedMemo((id: string) => {
   // 64 base64 characters are 48 bytes: longer than any typename and its colon.
   const head = Buffer.from(id.slice(0, 64), 'base64url').toString('latin1');
   const colon = head.indexOf(':');
   if (colon <= 0) return undefined;
   const typename = head.slice(0, colon);
   return /^[A-Z][A-Za-z0-9]*$/.test(typename) ? typename : undefined;
-}
+});
 
 export function decodeGlobalId(id: string): DecodedId {
   const text = Buffer.from(id, 'base64url').toString('utf8');

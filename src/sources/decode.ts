@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { boundedMemo } from '../bounded-memo.js';
 
 /**
  * Reading one wire item with a (lenient) zod schema. The error names every bad field by its path
@@ -22,3 +23,15 @@ export function wireDecoder<Schema extends z.ZodType>(schema: Schema, what?: str
 function formatPath(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
 }
+
+/**
+ * A vendor's timestamp as an ISO 8601 string in UTC, or null: absent, empty, unparseable, or at or
+ * before the Unix epoch (Go's and .NET's zero times, 0001-01-01, mean "never"). Remembered, as a
+ * listing repeats the same timestamps on every call.
+ */
+export const isoTimestamp: (value: unknown) => string | null = ((parse) => (value: unknown) => (typeof value === 'string' && value !== '' ? parse(value) : null))(
+  boundedMemo((text: string) => {
+    const ms = Date.parse(text);
+    return Number.isNaN(ms) || ms <= 0 ? null : new Date(ms).toISOString();
+  }),
+);

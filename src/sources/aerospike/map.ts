@@ -1,4 +1,5 @@
 import { globalId } from '../../model/ids.js';
+import { isoTimestamp } from '../decode.js';
 import { EMPTY_PROGRESS, isFinal, type OperationSnapshot, type OperationStatus, type Progress } from '../../model/operation.js';
 import { isSecretKey, type BackupMode } from './client.js';
 import {
@@ -62,12 +63,6 @@ export function listItems(raw: unknown, what: string): unknown[] {
 
 // ------------------------------------------------------------------ shared helpers
 
-/** Go's zero time (`0001-01-01T00:00:00Z`), an unparseable value and an absent one are all null. */
-export function absTime(value: unknown): string | null {
-  if (typeof value !== 'string' || value === '' || value.startsWith('0001-01-01')) return null;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) || ms <= 0 ? null : new Date(ms).toISOString();
-}
 
 function epochMs(value: unknown): string | null {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? new Date(value).toISOString() : null;
@@ -109,9 +104,9 @@ export function mapRunningJob(job: RunningJobWire): RunningJobDetail {
     totalRecords: num(job['total-records']),
     doneRecords: num(job['done-records']),
     percentageDone: num(job['percentage-done']),
-    startTime: absTime(job['start-time']),
-    finishTime: absTime(job['finish-time']),
-    estimatedEndTime: absTime(job['estimated-end-time']),
+    startTime: isoTimestamp(job['start-time']),
+    finishTime: isoTimestamp(job['finish-time']),
+    estimatedEndTime: isoTimestamp(job['estimated-end-time']),
     durationSeconds: num(job.duration),
     recordsPerSecond: num(job.metrics?.['records-per-second']),
     kilobytesPerSecond: num(job.metrics?.['kilobytes-per-second']),
@@ -151,7 +146,7 @@ export function runningBackups(routine: string, state: RoutineStateWire): Aerosp
   const runs: AerospikeRunningBackup[] = [];
   for (const mode of ['full', 'incremental'] as const) {
     const job = state[mode];
-    if (job) runs.push({ routine, mode, job, lastRunAt: absTime(state[mode === 'full' ? 'last-full' : 'last-incremental']) });
+    if (job) runs.push({ routine, mode, job, lastRunAt: isoTimestamp(state[mode === 'full' ? 'last-full' : 'last-incremental']) });
   }
   return runs;
 }
@@ -166,13 +161,13 @@ export interface BackupRunDetail extends RunningJobDetail {
 
 /** Identity of one run: its routine, mode and start time (or, without one, the previous run it follows). */
 export function backupRunId(source: string, run: AerospikeRunningBackup): string {
-  const started = absTime(run.job['start-time']);
+  const started = isoTimestamp(run.job['start-time']);
   return globalId(BACKUP_RUN_TYPENAME, [source, run.routine, modeName(run.mode), started ?? `after:${run.lastRunAt ?? 'none'}`]);
 }
 
 /** A job that reports its finish time is over even while ABS still lists it. */
 export function isBackupRunInFlight(run: AerospikeRunningBackup): boolean {
-  return absTime(run.job['finish-time']) === null;
+  return isoTimestamp(run.job['finish-time']) === null;
 }
 
 export function backupRunSnapshot(source: string, run: AerospikeRunningBackup, now: string): OperationSnapshot {
@@ -213,8 +208,8 @@ function backupsOfRun(last: OperationSnapshot, backups: readonly BackupDetailsWi
   if (since === null) return [];
   const threshold = Date.parse(since) - (last.startedAt ? 1_000 : -1);
   return backups.filter((b) => {
-    const created = absTime(b.created) ?? epochMs(b.timestamp);
-    const finished = absTime(b.finished) ?? epochMs(b['finished-timestamp']);
+    const created = isoTimestamp(b.created) ?? epochMs(b.timestamp);
+    const finished = isoTimestamp(b.finished) ?? epochMs(b['finished-timestamp']);
     return [created, finished].some((at) => at !== null && Date.parse(at) >= threshold);
   });
 }
@@ -227,7 +222,7 @@ export function closeBackupRun(last: OperationSnapshot, now: string, evidence: B
   const produced = backupsOfRun(last, evidence.backups);
   if (produced.length > 0) {
     const records = produced.reduce((sum, b) => sum + counter(b['record-count']), 0);
-    const finishedAt = produced.map((b) => absTime(b.finished)).filter((t): t is string => t !== null).sort().at(-1) ?? now;
+    const finishedAt = produced.map((b) => isoTimestamp(b.finished)).filter((t): t is string => t !== null).sort().at(-1) ?? now;
     const total = base.progress.total ?? (records || null);
     return {
       ...base,
@@ -305,12 +300,12 @@ export function mapBackup(source: string, routine: string, mode: BackupMode, raw
     routine,
     mode: modeName(mode),
     namespace: str(raw.namespace),
-    createdAt: absTime(raw.created) ?? epochMs(raw.timestamp),
+    createdAt: isoTimestamp(raw.created) ?? epochMs(raw.timestamp),
     timestamp: num(raw.timestamp),
-    finishedAt: absTime(raw.finished) ?? epochMs(raw['finished-timestamp']),
+    finishedAt: isoTimestamp(raw.finished) ?? epochMs(raw['finished-timestamp']),
     finishedTimestamp: num(raw['finished-timestamp']),
     durationSeconds: num(raw.duration),
-    from: absTime(raw.from),
+    from: isoTimestamp(raw.from),
     recordCount: num(raw['record-count']),
     byteCount: num(raw['byte-count']),
     fileCount: num(raw['file-count']),
@@ -557,10 +552,10 @@ export interface RoutineScheduleModel {
 
 export function mapRoutineSchedule(state: RoutineStateWire): RoutineScheduleModel {
   return {
-    lastFullAt: absTime(state['last-full']),
-    lastIncrementalAt: absTime(state['last-incremental']),
-    nextFullAt: absTime(state['next-full']),
-    nextIncrementalAt: absTime(state['next-incremental']),
+    lastFullAt: isoTimestamp(state['last-full']),
+    lastIncrementalAt: isoTimestamp(state['last-incremental']),
+    nextFullAt: isoTimestamp(state['next-full']),
+    nextIncrementalAt: isoTimestamp(state['next-incremental']),
   };
 }
 
@@ -599,7 +594,7 @@ export interface AerospikeVersionModel {
 
 export function mapVersion(raw: VersionWire): AerospikeVersionModel {
   if (typeof raw === 'string') return { version: raw.trim(), buildTime: null, commit: null, format: 'text' };
-  return { version: raw.version, buildTime: absTime(raw['build-time']) ?? str(raw['build-time']), commit: str(raw.commit), format: 'json' };
+  return { version: raw.version, buildTime: isoTimestamp(raw['build-time']) ?? str(raw['build-time']), commit: str(raw.commit), format: 'json' };
 }
 
 // ------------------------------------------------------------------ /metrics

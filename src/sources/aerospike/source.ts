@@ -3,13 +3,13 @@ import { GatewayError, isGatewayError } from '../../errors.js';
 import type { DecodedId } from '../../model/ids.js';
 import { isFinal, type OperationSnapshot, type OperationStatus } from '../../model/operation.js';
 import type { SourceServices } from '../kind.js';
+import { isoTimestamp } from '../decode.js';
 import { PolledSource, type Listing, type PolledScope } from '../polled.js';
 import { ABS_UPSTREAM, AerospikeClient, type AbsRestoreTarget, type BackupMode, type TimeRange } from './client.js';
 import type { AerospikeSourceConfig } from './kind.js';
 import {
   BACKUP_RUN_TYPENAME,
   RESTORE_JOB_TYPENAME,
-  absTime,
   backupOutcomeBetween,
   backupRunId,
   backupRunSnapshot,
@@ -435,7 +435,7 @@ export class AerospikeSource extends PolledSource<AbsItem> {
     const before = await readState(); // an unknown routine fails here, NOT_FOUND
     const runningBefore = new Set(shownRuns(routine, before).map((run) => backupRunId(this.name, run)));
     const lastField = mode === 'full' ? 'last-full' : 'last-incremental';
-    const since = absTime(before[lastField]);
+    const since = isoTimestamp(before[lastField]);
     const knownKeys = new Set((await this.backupsSince(routine, mode, since)).map((b) => b.key));
     const countsBefore = await this.metricsNow();
 
@@ -453,7 +453,7 @@ export class AerospikeSource extends PolledSource<AbsItem> {
         return this.services.tracker.current(snapshot!.id) ?? snapshot!;
       }
       const last = Date.now() >= deadline;
-      if (last || absTime(state[lastField]) !== since) {
+      if (last || isoTimestamp(state[lastField]) !== since) {
         const fresh = (await this.backupsSince(routine, mode, since)).filter((b) => !knownKeys.has(b.key));
         if (fresh.length > 0) return this.finishedBetweenLooks(routine, mode, fresh);
       }
@@ -517,7 +517,7 @@ export class AerospikeSource extends PolledSource<AbsItem> {
   /** The run ended between two looks: its backups tell when it started; it is reported SUCCEEDED. */
   private finishedBetweenLooks(routine: string, mode: BackupMode, backups: BackupDetailsWire[]): OperationSnapshot {
     const now = new Date().toISOString();
-    const started = backups.map((b) => absTime(b.created)).filter((t): t is string => t !== null).sort()[0] ?? null;
+    const started = backups.map((b) => isoTimestamp(b.created)).filter((t): t is string => t !== null).sort()[0] ?? null;
     const records = backups.reduce((sum, b) => sum + (b['record-count'] ?? 0), 0);
     const run: AerospikeRunningBackup = {
       routine,
@@ -533,14 +533,14 @@ export class AerospikeSource extends PolledSource<AbsItem> {
   /** `/metrics` counted a failure of a run the gateway never saw running. */
   private failedBetweenLooks(routine: string, mode: BackupMode, state: RoutineStateWire): OperationSnapshot {
     const now = new Date().toISOString();
-    const lastRunAt = absTime(state[mode === 'full' ? 'last-full' : 'last-incremental']);
+    const lastRunAt = isoTimestamp(state[mode === 'full' ? 'last-full' : 'last-incremental']);
     const closed = closeBackupRun(backupRunSnapshot(this.name, { routine, mode, job: {}, lastRunAt }, now), now, { backups: [], metricsOutcome: 'failure' });
     this.services.tracker.observeOne(closed);
     return this.services.tracker.current(closed.id) ?? closed;
   }
 
   private async notStarted(routine: string, mode: BackupMode, state: RoutineStateWire, skipCounted: boolean, windowMs: number): Promise<GatewayError> {
-    const hasCompletedFull = mode === 'full' || absTime(state['last-full']) !== null || (await this.backupsSince(routine, 'full', null).catch(() => [])).length > 0;
+    const hasCompletedFull = mode === 'full' || isoTimestamp(state['last-full']) !== null || (await this.backupsSince(routine, 'full', null).catch(() => [])).length > 0;
     const why = triggerSkipReason(this.name, routine, mode, state, hasCompletedFull);
     const counted = skipCounted ? 'ABS counted the run as skipped' : `no run started within ${Math.round(windowMs / 100) / 10} s`;
     const message = `${ABS_UPSTREAM} accepted the ${mode} backup of routine ${routine} but did not start it: ${why ? why.reason : counted}`;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { globalId } from '../../model/ids.js';
-import { wireDecoder } from '../decode.js';
+import { isoTimestamp, wireDecoder } from '../decode.js';
 import { EMPTY_PROGRESS, type OperationSnapshot, type OperationStatus, type Progress } from '../../model/operation.js';
 import type { AivenBackup, AivenNodeState, AivenProgressUpdate, AivenService, AivenServicePlan, AivenServiceType } from './client.js';
 
@@ -133,7 +133,7 @@ export interface ServiceBackup {
 export function mapBackup(raw: AivenBackup): ServiceBackup {
   return {
     name: raw.backup_name,
-    at: isoOrNull(raw.backup_time),
+    at: isoTimestamp(raw.backup_time),
     dataSizeBytes: num(raw.data_size),
     incremental: typeof raw.incremental === 'boolean' ? raw.incremental : null,
     storageLocation: str(raw.storage_location),
@@ -261,8 +261,8 @@ export function mapService(source: string, project: string, raw: AivenService): 
     nodeMemoryMb: num(raw.node_memory_mb),
     diskSpaceMb: num(raw.disk_space_mb),
     terminationProtection: typeof raw.termination_protection === 'boolean' ? raw.termination_protection : null,
-    createdAt: isoOrNull(raw.create_time),
-    updatedAt: isoOrNull(raw.update_time),
+    createdAt: isoTimestamp(raw.create_time),
+    updatedAt: isoTimestamp(raw.update_time),
     serviceUri: str(raw.service_uri),
     connectionParams: stringRecord(raw.service_uri_params),
     maintenance: raw.maintenance ? { dow: str(raw.maintenance.dow), time: str(raw.maintenance.time) } : null,
@@ -431,10 +431,4 @@ function stringRecord(value: unknown): Record<string, string> | null {
 
 function clamp(value: number): number {
   return Math.min(100, Math.max(0, value));
-}
-
-function isoOrNull(value: unknown): string | null {
-  if (typeof value !== 'string') return null;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { globalId } from '../../model/ids.js';
-import { wireDecoder } from '../decode.js';
+import { isoTimestamp, wireDecoder } from '../decode.js';
 import { EMPTY_PROGRESS, isFinal, type OperationKind, type OperationSnapshot, type OperationStatus } from '../../model/operation.js';
 
 /**
@@ -165,8 +165,8 @@ export function decodeHistoryEntry(source: string, raw: unknown): DocSpaceHistor
     fileName: nonBlank(wire.fileName),
     storageType,
     storageTypeName: storageTypeName(storageType),
-    createdOn: isoOrNull(wire.createdOn),
-    expiresOn: isoOrNull(wire.expiresOn),
+    createdOn: isoTimestamp(wire.createdOn),
+    expiresOn: isoTimestamp(wire.expiresOn),
   };
 }
 
@@ -204,7 +204,7 @@ export function decodeSchedule(raw: unknown): DocSpaceSchedule {
       day: wire.cronParams?.day ?? null,
     },
     backupsStored: wire.backupsStored ?? null,
-    lastBackupTime: isoOrNull(wire.lastBackupTime),
+    lastBackupTime: isoTimestamp(wire.lastBackupTime),
     dump: wire.dump ?? null,
   };
 }
@@ -373,11 +373,4 @@ export function closeTask(last: OperationSnapshot, now: string, evidence: DocSpa
     message: `task ended without completing: ${why}`,
     detail: { ...previous, newTenantId: tenantChanged ? tenantNow : null } satisfies DocSpaceTaskDetail,
   };
-}
-
-function isoOrNull(value: unknown): string | null {
-  if (typeof value !== 'string' || value === '') return null;
-  const ms = Date.parse(value);
-  // .NET's default(DateTime) serialises as 0001-01-01: as unknown as an epoch 0.
-  return Number.isNaN(ms) || ms <= 0 ? null : new Date(ms).toISOString();
 }
