@@ -19,8 +19,9 @@ const DEFAULT_EVENT_RETENTION_HOURS = 24;
 
 /**
  * Progress-only changes of one operation closer together than this are published as one, the
- * latest (tracker.ts). Polls (every second or more) and pushes (ScaleTrade's are a second apart)
- * are never held; a burst of queries, each fetching a listing that has moved, is.
+ * latest (tracker.ts). Polls (a second or more apart) are never held, nor pushes as often as
+ * ScaleTrade's simulator sends them (a second apart; the vendor documents no rate); a burst of
+ * queries, each fetching a listing that has moved, is.
  */
 export const PROGRESS_GAP_MS = 100;
 export interface Dependencies {
