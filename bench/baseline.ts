@@ -12,20 +12,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
+import { directRequest, graphqlRequest, SERVICES_PATH, type ComparedRequest } from './compared-query.js';
 import { gatewayBuild, startChild, type Child } from './ipc.js';
 import { runLoad, type LoadResult } from './load.js';
 import { fmt, sleep } from './stats.js';
 
 const TOKEN = randomBytes(18).toString('base64url');
-const PROJECT = 'acme-prod';
-const SERVICES_PATH = `/v1/project/${PROJECT}/service`;
 const WARMUP_MS = 1_000;
 const DURATION_MS = 5_000;
 const MANY = 50;
 const SAMPLE_MS = 500;
 const IDLE_MS = 12_000;
-// Literal arguments: the same text is valid on both schemas.
-const QUERY = `{ aiven(source: "aiven-bench") { services(project: "${PROJECT}") { edges { node { name state nodes { name state phases { phase current max } } } } } } }`;
 
 const log = (line = '') => console.log(line);
 const mib = (bytes: number) => fmt(bytes / 2 ** 20, 0);
@@ -48,25 +45,16 @@ const gateway = await startChild(
   build.runtime,
 );
 
-interface Target {
+interface Target extends ComparedRequest {
   name: string;
   /** The child that serves this target's requests (its CPU and RSS are the figures). */
   server: Child;
   url: string;
-  method: 'GET' | 'POST';
-  headers: Record<string, string>;
-  body?: string;
-  check(body: string): boolean;
 }
-const graphqlRequest = { method: 'POST' as const, headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' }, body: JSON.stringify({ query: QUERY }) };
-const graphqlOk = (body: string) => {
-  const parsed = JSON.parse(body);
-  return !parsed.errors && parsed.data.aiven.services.edges.length > 0;
-};
 const targets: Target[] = [
-  { name: 'direct REST (simulator)', server: sim, url: `${simUrl}${SERVICES_PATH}`, method: 'GET', headers: { authorization: `aivenv1 ${TOKEN}` }, check: (b) => Array.isArray(JSON.parse(b).services) },
-  { name: 'plain graphql-yoga', server: yoga, url: yoga.ready['url'], ...graphqlRequest, check: graphqlOk },
-  { name: 'gateway', server: gateway, url: gateway.ready['url'], ...graphqlRequest, check: graphqlOk },
+  { name: 'direct REST (simulator)', server: sim, url: `${simUrl}${SERVICES_PATH}`, ...directRequest(TOKEN) },
+  { name: 'plain graphql-yoga', server: yoga, url: yoga.ready['url'], ...graphqlRequest },
+  { name: 'gateway', server: gateway, url: gateway.ready['url'], ...graphqlRequest },
 ];
 
 interface Row {

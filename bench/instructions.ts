@@ -29,17 +29,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
+import { directRequest, graphqlRequest, SERVICES_PATH, type ComparedRequest } from './compared-query.js';
 import { gatewayBuild, startChild, type Child } from './ipc.js';
 import { fmt, sleep } from './stats.js';
 
 const run = promisify(execFile);
 const TOKEN = randomBytes(18).toString('base64url');
-const PROJECT = 'acme-prod';
 const WARMUP = Number(process.env['BENCH_INSTRUCTIONS_WARMUP'] ?? 1_500);
 const SETTLE_MS = 2_000;
 const IDLE_MS = 5_000;
 const MEASURED = Number(process.env['BENCH_INSTRUCTIONS_REQUESTS'] ?? 300);
-const QUERY = `{ aiven(source: "aiven-bench") { services(project: "${PROJECT}") { edges { node { name state nodes { name state phases { phase current max } } } } } } }`;
 // BENCH_INSTRUCTIONS_KEEP=DIR: keep each dump there, for callgrind_annotate (native code by name; JIT code is anonymous).
 const KEEP = process.env['BENCH_INSTRUCTIONS_KEEP'];
 const ONLY = (process.env['BENCH_INSTRUCTIONS_ONLY'] ?? 'direct,yoga,gateway,unchanged').split(',');
@@ -79,11 +78,11 @@ log('== instructions per request (callgrind): direct REST vs a plain graphql-yog
 log(`servers: ${build.describe}; ${WARMUP} requests to warm up, then ${MEASURED} counted, one connection`);
 
 /** Runs `count` requests one after another; fails on the first unexpected answer. */
-async function requests(target: { url: string; init: Parameters<typeof request>[1] }, count: number, check: (body: string) => boolean, agent: Agent): Promise<void> {
+async function requests(url: string, target: ComparedRequest, count: number, agent: Agent): Promise<void> {
   for (let i = 0; i < count; i++) {
-    const response = await request(target.url, { ...target.init, dispatcher: agent });
+    const response = await request(url, { method: target.method, headers: target.headers, ...(target.body ? { body: target.body } : {}), dispatcher: agent });
     const body = await response.body.text();
-    if (response.statusCode !== 200 || !check(body)) throw new Error(`unexpected answer ${response.statusCode} ${body.slice(0, 300)}`);
+    if (response.statusCode !== 200 || !target.check(body)) throw new Error(`unexpected answer ${response.statusCode} ${body.slice(0, 300)}`);
   }
 }
 
@@ -115,21 +114,15 @@ interface Row {
   windowMs: number;
 }
 
-const graphqlInit = { method: 'POST' as const, headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' }, body: JSON.stringify({ query: QUERY }) };
-const graphqlOk = (body: string) => {
-  const parsed = JSON.parse(body);
-  return !parsed.errors && parsed.data.aiven.services.edges.length > 0;
-};
-
-async function measure(name: string, server: Child, target: { url: string; init: Parameters<typeof request>[1] }, check: (body: string) => boolean): Promise<Row> {
+async function measure(name: string, server: Child, url: string, target: ComparedRequest): Promise<Row> {
   const agent = new Agent({ connections: 1, keepAliveTimeout: 600_000 });
   try {
-    await requests(target, WARMUP, check, agent);
+    await requests(url, target, WARMUP, agent);
     await sleep(SETTLE_MS);
     const slug = name.replace(/\W+/g, '-');
     const idle = await count(server, `idle-${slug}`, () => sleep(IDLE_MS));
     const started = Date.now();
-    const measured = await count(server, `measured-${slug}`, () => requests(target, MEASURED, check, agent));
+    const measured = await count(server, `measured-${slug}`, () => requests(url, target, MEASURED, agent));
     const row = { name, perRequest: measured / MEASURED, idlePerSecond: idle / (IDLE_MS / 1000), windowMs: Date.now() - started };
     log(`${name}: ${fmt(row.perRequest / 1e6, 2)} M instructions per request (${fmt(measured / 1e6, 0)} M for ${MEASURED} in ${fmt(row.windowMs / 1000, 1)} s under callgrind); idle: ${fmt(row.idlePerSecond / 1e6, 2)} M per second`);
     return row;
@@ -149,8 +142,7 @@ try {
   if (ONLY.includes('direct')) {
     // The simulator itself is measured.
     const measuredSim = await start('./sim-process.ts', { BENCH_TOKEN: TOKEN }, 'simulator (callgrind)', untimed, 'tsx', underCallgrind('direct'));
-    const url = `${measuredSim.ready['url']}/v1/project/${PROJECT}/service`;
-    rows.push(await measure('direct REST (simulator)', measuredSim, { url, init: { method: 'GET', headers: { authorization: `aivenv1 ${TOKEN}` } } }, (b) => Array.isArray(JSON.parse(b).services)));
+    rows.push(await measure('direct REST (simulator)', measuredSim, `${measuredSim.ready['url']}${SERVICES_PATH}`, directRequest(TOKEN)));
     await measuredSim.stop();
   }
   // yoga and the gateway: the GraphQL server measured, a native simulator behind it.
@@ -158,21 +150,21 @@ try {
   const simUrl: string = sim.ready['url'];
   if (ONLY.includes('yoga')) {
     const yoga = await start('./baseline-process.ts', { BENCH_TOKEN: TOKEN, BENCH_SIM_URL: simUrl }, 'yoga (callgrind)', [...build.execArgv, ...untimed], build.runtime, underCallgrind('yoga'));
-    rows.push(await measure('plain graphql-yoga', yoga, { url: yoga.ready['url'], init: graphqlInit }, graphqlOk));
+    rows.push(await measure('plain graphql-yoga', yoga, yoga.ready['url'], graphqlRequest));
     await yoga.stop();
   }
-  if (ONLY.includes('gateway')) {
-    const env = { ...build.env, BENCH_TOKEN: TOKEN, BENCH_SIM_URL: simUrl, BENCH_SOURCE: 'aiven-bench', BENCH_GATEWAY_LIMITS: 'default', BENCH_GATEWAY_RELEASE: '0' };
-    const gateway = await start('./gateway-process.ts', env, 'gateway (callgrind)', [...build.execArgv, ...untimed], build.runtime, underCallgrind('gateway'));
-    rows.push(await measure('gateway', gateway, { url: gateway.ready['url'], init: graphqlInit }, graphqlOk));
+  // The gateway with the shipped limits and no idle release, in front of the simulator at `url`.
+  const measureGateway = async (name: string, dump: string, url: string) => {
+    const env = { ...build.env, BENCH_TOKEN: TOKEN, BENCH_SIM_URL: url, BENCH_SOURCE: 'aiven-bench', BENCH_GATEWAY_LIMITS: 'default', BENCH_GATEWAY_RELEASE: '0' };
+    const gateway = await start('./gateway-process.ts', env, `${name} (callgrind)`, [...build.execArgv, ...untimed], build.runtime, underCallgrind(dump));
+    rows.push(await measure(name, gateway, gateway.ready['url'], graphqlRequest));
     await gateway.stop();
-  }
+  };
+  if (ONLY.includes('gateway')) await measureGateway('gateway', 'gateway', simUrl);
   if (ONLY.includes('unchanged')) {
     // A minute into the scenario, so that the standing restores are in a phase with figures.
     const still = await start('./sim-process.ts', { BENCH_TOKEN: TOKEN, BENCH_SIM_CLOCK: 'manual', BENCH_SIM_ADVANCE_MS: '60000' }, 'simulator (still)');
-    const env = { ...build.env, BENCH_TOKEN: TOKEN, BENCH_SIM_URL: still.ready['url'], BENCH_SOURCE: 'aiven-bench', BENCH_GATEWAY_LIMITS: 'default', BENCH_GATEWAY_RELEASE: '0' };
-    const gateway = await start('./gateway-process.ts', env, 'gateway, unchanged (callgrind)', [...build.execArgv, ...untimed], build.runtime, underCallgrind('unchanged'));
-    rows.push(await measure('gateway, listing unchanged', gateway, { url: gateway.ready['url'], init: graphqlInit }, graphqlOk));
+    await measureGateway('gateway, listing unchanged', 'unchanged', still.ready['url']);
   }
 } finally {
   for (const child of children.reverse()) await child.stop();

@@ -15,8 +15,6 @@ import { SourceRegistry } from './sources/registry.js';
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 const DEFAULT_EVENT_RETENTION_HOURS = 24;
 
-/** What the gateway depends on besides its upstreams, for /ready. */
-
 /**
  * Progress-only changes of one operation closer together than this are published as one, the
  * latest (tracker.ts). Polls (a second or more apart) are never held, nor pushes as often as
@@ -24,6 +22,8 @@ const DEFAULT_EVENT_RETENTION_HOURS = 24;
  * queries, each fetching a listing that has moved, is.
  */
 export const PROGRESS_GAP_MS = 100;
+
+/** What the gateway depends on besides its upstreams, for /ready. */
 export interface Dependencies {
   history: HistoryStore;
   /** Present with `pubsub.redis`. */

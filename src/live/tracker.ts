@@ -83,7 +83,7 @@ interface Tracked {
  * building either (an observation that changed nothing is the common case and needs no string).
  */
 function sameReport(a: OperationSnapshot, b: OperationSnapshot): boolean {
-  if (a.status !== b.status || a.vendorStatus !== b.vendorStatus || a.message !== b.message) return false;
+  if (!sameHeadline(a, b)) return false;
   try {
     return jsonEqual(a.progress, b.progress) && jsonEqual(a.detail, b.detail);
   } catch {
@@ -149,9 +149,9 @@ function clone<T>(value: T): T {
   return copy as T;
 }
 
-/** Whether two states of one operation differ in progress (and detail) only. */
-function progressOnly(before: OperationSnapshot, after: OperationSnapshot): boolean {
-  return before.status === after.status && before.vendorStatus === after.vendorStatus && before.message === after.message;
+/** Same status, vendor status and message: two states that differ, if at all, in progress and detail only. */
+function sameHeadline(a: OperationSnapshot, b: OperationSnapshot): boolean {
+  return a.status === b.status && a.vendorStatus === b.vendorStatus && a.message === b.message;
 }
 
 /** Drops a held progress change (a newer event supersedes it). */
@@ -362,7 +362,7 @@ export class OperationTracker {
     if (sameReport(reported, tracked.reported)) return null; // unchanged upstream: current() refreshed, no event
     tracked.reported = reported;
     const before = tracked.published;
-    if (!final && at - tracked.emittedAt < this.progressGapMs && progressOnly(before, snapshot)) {
+    if (!final && at - tracked.emittedAt < this.progressGapMs && sameHeadline(before, snapshot)) {
       // Held: published once the gap has passed, with the state current then (publishHeld).
       tracked.held ??= setTimeout(() => this.publishHeld(reported.id), tracked.emittedAt + this.progressGapMs - at);
       return null;

@@ -29,9 +29,11 @@ function formatPath(path: readonly PropertyKey[]): string {
  * before the Unix epoch (Go's and .NET's zero times, 0001-01-01, mean "never"). Remembered, as a
  * listing repeats the same timestamps on every call.
  */
-export const isoTimestamp: (value: unknown) => string | null = ((parse) => (value: unknown) => (typeof value === 'string' && value !== '' ? parse(value) : null))(
-  boundedMemo((text: string) => {
-    const ms = Date.parse(text);
-    return Number.isNaN(ms) || ms <= 0 ? null : new Date(ms).toISOString();
-  }),
-);
+export function isoTimestamp(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? parseTimestamp(value) : null;
+}
+
+const parseTimestamp = boundedMemo((text: string) => {
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) || ms <= 0 ? null : new Date(ms).toISOString();
+});
